@@ -1,0 +1,1 @@
+//! Deterministic generator of the illustrative parts of a district data set (placeholder).
