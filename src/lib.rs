@@ -1,3 +1,36 @@
 //! renewal-map: the spatial service behind a city district's urban renewal programme.
+//!
+//! Data flows load → model → index → encode → HTTP, with storage beside the model:
+//!
+//! | module | job |
+//! |---|---|
+//! | [`config`] | `Config` and request limits, validated at start |
+//! | [`model`] | `Site`, `RenewalKind`, `RenewalStatus`, `Plan`: pure domain data |
+//! | [`load`] | data-set directory (GeoJSON, plan) → model, with errors naming file and feature |
+//! | [`generate`] | deterministic generator of the illustrative parts of a data set |
+//! | [`mercator`] | Web Mercator projection, done once at load |
+//! | [`index`] | rstar R-tree over feature envelopes |
+//! | [`snapshot`] | immutable, indexed version of the data that requests read |
+//! | [`tiles`] | tile grid math, clipping, MVT encoding |
+//! | [`features`] | GeoJSON features and OGC API collections |
+//! | [`nearest`] | pocket parks nearest a point, by geodesic distance |
+//! | [`progress`] | progress figures against the plan |
+//! | [`http`] | axum router, handlers, the one error → response mapping |
+//!
+//! Dependencies point one way: `model` ← `load`, `index` ← `snapshot` ← `tiles`,
+//! `features`, `nearest`, `progress` ← `http`.
+
+pub mod config;
+pub mod features;
 pub mod generate;
+pub mod http;
+pub mod index;
+pub mod load;
+pub mod mercator;
 pub mod model;
+pub mod nearest;
+pub mod progress;
+pub mod snapshot;
+pub mod tiles;
+
+pub use http::{AppState, app};

@@ -4,10 +4,25 @@
 //! nothing about files, HTTP, tiles or databases.
 
 mod date;
+mod filter;
 mod site;
 
 pub use date::{Date, Timestamp};
+pub use filter::SiteFilter;
 pub use site::{
     BaseFeature, BaseKind, Compound, GeometryBasis, Plan, Programme, ProgrammeTarget, RenewalKind,
     RenewalStatus, Site, SiteDetail, SiteId, SubDistrict, UnknownName,
 };
+
+/// Everything a district's data set holds: the plan, the base map and the renewal sites.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Targets the programme is measured against.
+    pub plan: Plan,
+    /// The sub-districts, in file order.
+    pub subdistricts: Vec<SubDistrict>,
+    /// Base-map features: outline, sub-district areas, streets, landmarks.
+    pub base: Vec<BaseFeature>,
+    /// The renewal sites, in file order.
+    pub sites: Vec<Site>,
+}

@@ -179,7 +179,10 @@ impl RenewalKind {
     pub fn is_linear(self) -> bool {
         matches!(
             self,
-            RenewalKind::Road | RenewalKind::RoadOpening | RenewalKind::LogisticsRoad | RenewalKind::Alley
+            RenewalKind::Road
+                | RenewalKind::RoadOpening
+                | RenewalKind::LogisticsRoad
+                | RenewalKind::Alley
         )
     }
 }
@@ -257,7 +260,8 @@ impl SiteId {
     /// Whether `s` has the shape of a site id: 1–64 ASCII letters, digits, `-` or `_`.
     pub fn is_well_formed(s: &str) -> bool {
         (1..=64).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     }
 
     /// The id as text.

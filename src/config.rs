@@ -1,0 +1,112 @@
+//! Service configuration: where the data is, where to listen, and every request limit.
+//!
+//! One `Config`, built from the command line (and defaults), validated at start-up so that a
+//! typo fails before the port opens. Limits are named constants, not numbers in handlers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::model::Date;
+
+/// Default data set directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "data/huanggu";
+/// Default listen address: loopback only; pass `--bind 0.0.0.0:8080` to expose it.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Default directory of the web front-end.
+pub const DEFAULT_WEB_DIR: &str = "web";
+
+/// Request limits. Each is enforced with a 4xx JSON error naming the limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Largest `limit` of an OGC API items page (default 1,000).
+    pub max_page: usize,
+    /// Page size when `limit` is not given (default 100).
+    pub default_page: usize,
+    /// Largest `limit` of a nearest-parks query (default 50).
+    pub max_nearest: usize,
+    /// Nearest parks returned when `limit` is not given (default 5).
+    pub default_nearest: usize,
+    /// Largest request body in bytes (default 16 KiB); larger bodies get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_page: 1_000,
+            default_page: 100,
+            max_nearest: 50,
+            default_nearest: 5,
+            max_body_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// Everything the service needs to start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Data set directory (default [`DEFAULT_DATA_DIR`]).
+    pub data_dir: PathBuf,
+    /// Listen address (default [`DEFAULT_BIND`]).
+    pub bind: SocketAddr,
+    /// Directory served at `/` (default [`DEFAULT_WEB_DIR`]); absent directories serve nothing.
+    pub web_dir: PathBuf,
+    /// Fixed "today" for lateness, for reproducible demos and tests; `None` uses the clock.
+    pub today: Option<Date>,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            bind: DEFAULT_BIND
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            web_dir: PathBuf::from(DEFAULT_WEB_DIR),
+            today: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The data directory does not exist.
+    #[error("data directory {0} does not exist (run from the repository root, or pass --data DIR)")]
+    MissingDataDir(PathBuf),
+    /// A limit is zero or inconsistent.
+    #[error("invalid limit: {0}")]
+    Limit(&'static str),
+}
+
+impl Config {
+    /// Checks the configuration before the service starts.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.data_dir.is_dir() {
+            return Err(ConfigError::MissingDataDir(self.data_dir.clone()));
+        }
+        let l = &self.limits;
+        if l.max_page == 0 || l.default_page == 0 || l.default_page > l.max_page {
+            return Err(ConfigError::Limit(
+                "page sizes must satisfy 0 < default_page <= max_page",
+            ));
+        }
+        if l.max_nearest == 0 || l.default_nearest == 0 || l.default_nearest > l.max_nearest {
+            return Err(ConfigError::Limit(
+                "nearest limits must satisfy 0 < default_nearest <= max_nearest",
+            ));
+        }
+        if l.max_body_bytes < 256 {
+            return Err(ConfigError::Limit("max_body_bytes must be at least 256"));
+        }
+        Ok(())
+    }
+
+    /// The date lateness is measured against: the fixed date if set, else today (UTC).
+    pub fn today(&self) -> Date {
+        self.today.unwrap_or_else(Date::today)
+    }
+}

@@ -1,0 +1,135 @@
+//! The service's own JSON endpoints: health, progress, nearest parks, one site.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{ApiPath, Params, clip};
+use crate::features::site_feature;
+use crate::model::{Date, SiteId};
+use crate::nearest::{ParkScope, nearest_parks as find_nearest};
+use crate::progress::progress;
+
+pub(super) async fn health(State(state): State<AppState>) -> Json<Value> {
+    let snap = state.current();
+    Json(json!({
+        "status": "ok",
+        "generation": snap.generation,
+        "sites": snap.sites.len(),
+        "district": snap.fixed.plan.district_name,
+    }))
+}
+
+pub(super) async fn stats(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    params.allow(&["as_of"])?;
+    let today = match params.get("as_of") {
+        Some(raw) => raw.parse::<Date>().map_err(|_| {
+            ApiError::bad_param(format!(
+                "as_of must be a date YYYY-MM-DD, got {:?}",
+                clip(raw)
+            ))
+        })?,
+        None => state.config.today(),
+    };
+    let snap = state.current();
+    let report = tokio::task::spawn_blocking(move || progress(&snap, today))
+        .await
+        .map_err(|e| {
+            tracing::error!("stats task failed: {e}");
+            ApiError::Internal
+        })?;
+    serde_json::to_value(report).map(Json).map_err(|e| {
+        tracing::error!("stats serialisation failed: {e}");
+        ApiError::Internal
+    })
+}
+
+pub(super) async fn nearest_parks(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    params.allow(&["lon", "lat", "limit", "include"])?;
+    let limits = &state.config.limits;
+    let lon = params
+        .f64_in("lon", -180.0..=180.0)?
+        .ok_or_else(|| ApiError::bad_param("lon is required (WGS84 degrees)"))?;
+    let lat = params
+        .f64_in("lat", -90.0..=90.0)?
+        .ok_or_else(|| ApiError::bad_param("lat is required (WGS84 degrees)"))?;
+    let limit = params
+        .usize_in("limit", 1..=limits.max_nearest)?
+        .unwrap_or(limits.default_nearest);
+    let scope = match params.get("include") {
+        None | Some("open") => ParkScope::Open,
+        Some("all") => ParkScope::All,
+        Some(other) => {
+            return Err(ApiError::bad_param(format!(
+                "include must be open or all, got {:?}",
+                clip(other)
+            )));
+        }
+    };
+    let snap = state.current();
+    let today = state.config.today();
+    let found = find_nearest(&snap, lon, lat, limit, scope);
+    let features: Vec<Value> = found
+        .iter()
+        .map(|n| {
+            let mut f = site_feature(&n.site, today);
+            if let Some(p) = f.get_mut("properties").and_then(Value::as_object_mut) {
+                p.insert(
+                    "distance_m".into(),
+                    json!((n.distance_m * 10.0).round() / 10.0),
+                );
+                let opens = if n.site.is_open() {
+                    Value::Null
+                } else {
+                    json!(n.site.planned_finish)
+                };
+                p.insert("opens".into(), opens);
+            }
+            f
+        })
+        .collect();
+    let body = json!({
+        "type": "FeatureCollection",
+        "query": {"lon": lon, "lat": lat, "limit": limit, "include": if scope == ParkScope::Open { "open" } else { "all" }},
+        "numberReturned": features.len(),
+        "features": features,
+    });
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(body)).into_response())
+}
+
+pub(super) async fn site(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    params.allow(&[])?;
+    if !SiteId::is_well_formed(&id) {
+        return Err(ApiError::bad_param(format!(
+            "{:?} is not a site id (letters, digits, - and _)",
+            clip(&id)
+        )));
+    }
+    let snap = state.current();
+    let site = snap
+        .site(&id)
+        .ok_or_else(|| ApiError::not_found("unknown_site", format!("no site with id {id:?}")))?;
+    let body = site_feature(site, state.config.today());
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/geo+json".to_owned()),
+            (header::ETAG, format!("\"{}\"", site.version)),
+        ],
+        Json(body),
+    )
+        .into_response())
+}

@@ -1,0 +1,77 @@
+//! The HTTP API (axum): routes, shared state, errors. The only module that knows axum.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /tiles/{z}/{x}/{y}.mvt` | vector tile (the last segment is `{y}.mvt`) |
+//! | `GET /tiles.json` | TileJSON 3.0.0 |
+//! | `GET /ogc…` | OGC API – Features (landing, conformance, collections, items) |
+//! | `GET /api/parks/nearest` | pocket parks nearest a point |
+//! | `GET /api/stats` | progress figures |
+//! | `GET /api/sites/{id}` | one site as GeoJSON |
+//! | `GET /health` | liveness and data generation |
+//! | `GET /` | the web front-end (static files) |
+
+mod api;
+pub mod error;
+mod extract;
+mod ogc;
+pub mod state;
+mod tiles;
+
+use axum::Router;
+use axum::http::{HeaderMap, header};
+use axum::routing::get;
+use tower_http::services::ServeDir;
+
+use error::ApiError;
+pub use state::AppState;
+
+/// The whole service as a router over `state`, ready to serve or to drive in tests.
+pub fn app(state: AppState) -> Router {
+    let web = ServeDir::new(&state.config.web_dir)
+        .not_found_service(get(unknown_route).post(unknown_route));
+    Router::new()
+        .route("/health", get(api::health))
+        .route("/tiles.json", get(tiles::tilejson))
+        .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
+        .route("/api/stats", get(api::stats))
+        .route("/api/parks/nearest", get(api::nearest_parks))
+        .route("/api/sites/{id}", get(api::site))
+        .route("/ogc", get(ogc::landing))
+        .route("/ogc/", get(ogc::landing))
+        .route("/ogc/conformance", get(ogc::conformance))
+        .route("/ogc/api", get(ogc::api_definition))
+        .route("/ogc/collections", get(ogc::collections))
+        .route("/ogc/collections/{collection}", get(ogc::collection))
+        .route("/ogc/collections/{collection}/items", get(ogc::items))
+        .route(
+            "/ogc/collections/{collection}/items/{feature}",
+            get(ogc::item),
+        )
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback_service(web)
+        .with_state(state)
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::not_found("unknown_route", "no such route; see /ogc for the API")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// The scheme and authority the client used, for absolute links (`http://host:port`).
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()) && !h.contains('/'))
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{proto}://{host}")
+}

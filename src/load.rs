@@ -1,0 +1,468 @@
+//! Reads a district data set from a directory of RFC 7946 GeoJSON files (WGS84) and a plan
+//! file into the domain [`Dataset`](crate::model::Dataset).
+//!
+//! Everything is checked here, once, at start-up: a bad file or feature stops the service
+//! with a [`LoadError`] that names the file and the feature. Depends on `model` only.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use geo::{Geodesic, GeodesicArea, Geometry, Length, LineString, Polygon};
+use serde_json::{Map, Value};
+
+use crate::model::{
+    BaseFeature, BaseKind, Compound, Dataset, Date, GeometryBasis, Plan, Programme, RenewalKind,
+    RenewalStatus, Site, SiteDetail, SiteId, SubDistrict, Timestamp,
+};
+
+/// The files a data set directory holds.
+pub mod files {
+    /// The plan's targets (JSON).
+    pub const PLAN: &str = "plan.json";
+    /// District outline(s).
+    pub const DISTRICT: &str = "district.geojson";
+    /// Sub-district areas.
+    pub const SUBDISTRICTS: &str = "subdistricts.geojson";
+    /// Base street network.
+    pub const STREETS: &str = "streets.geojson";
+    /// Named landmark points.
+    pub const LANDMARKS: &str = "landmarks.geojson";
+    /// Renewal sites.
+    pub const SITES: &str = "sites.geojson";
+}
+
+/// Why a data set could not be loaded; always names the file and, where it applies, the feature.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not the JSON it should be.
+    #[error("{file}: not valid JSON: {source}")]
+    Json {
+        /// The file.
+        file: PathBuf,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// A feature (or the file as a whole) breaks a rule.
+    #[error("{file}: {feature}: {message}")]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// Which feature: its id, or its position (`feature #3`), or `file`.
+        feature: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Loads and validates the data set in `dir`.
+pub fn load_dataset(dir: &Path) -> Result<Dataset, LoadError> {
+    let plan = load_plan(&dir.join(files::PLAN))?;
+    let subdistrict_file = dir.join(files::SUBDISTRICTS);
+    let mut base = Vec::new();
+    let subdistricts = load_base(&subdistrict_file, BaseKind::SubDistrict, &mut base)?;
+    load_base(&dir.join(files::DISTRICT), BaseKind::District, &mut base)?;
+    load_base(&dir.join(files::STREETS), BaseKind::Street, &mut base)?;
+    let landmarks = dir.join(files::LANDMARKS);
+    if landmarks.exists() {
+        load_base(&landmarks, BaseKind::Landmark, &mut base)?;
+    }
+    let sites = load_sites(&dir.join(files::SITES), &subdistricts)?;
+    Ok(Dataset {
+        plan,
+        subdistricts,
+        base,
+        sites,
+    })
+}
+
+fn read_json(file: &Path) -> Result<Value, LoadError> {
+    let text = std::fs::read_to_string(file).map_err(|source| LoadError::Read {
+        file: file.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| LoadError::Json {
+        file: file.to_owned(),
+        source,
+    })
+}
+
+fn load_plan(file: &Path) -> Result<Plan, LoadError> {
+    let value = read_json(file)?;
+    let plan: Plan = serde_json::from_value(value).map_err(|e| invalid(file, "plan", e))?;
+    if plan
+        .park_service_radii_m
+        .iter()
+        .any(|r| !(r.is_finite() && *r > 0.0))
+    {
+        return Err(invalid(
+            file,
+            "plan",
+            "park_service_radii_m must be positive metres",
+        ));
+    }
+    Ok(plan)
+}
+
+fn invalid(file: &Path, feature: impl Into<String>, message: impl ToString) -> LoadError {
+    LoadError::Invalid {
+        file: file.to_owned(),
+        feature: feature.into(),
+        message: message.to_string(),
+    }
+}
+
+/// One parsed GeoJSON feature: its label for errors, its id, properties and geometry.
+struct RawFeature {
+    label: String,
+    id: Option<String>,
+    props: Map<String, Value>,
+    geometry: Geometry<f64>,
+}
+
+fn read_features(file: &Path) -> Result<Vec<RawFeature>, LoadError> {
+    let value = read_json(file)?;
+    if value.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
+        return Err(invalid(
+            file,
+            "file",
+            "expected a GeoJSON FeatureCollection",
+        ));
+    }
+    let Some(features) = value.get("features").and_then(Value::as_array) else {
+        return Err(invalid(
+            file,
+            "file",
+            "FeatureCollection without a features array",
+        ));
+    };
+    features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| read_feature(file, i, f))
+        .collect()
+}
+
+fn read_feature(file: &Path, i: usize, f: &Value) -> Result<RawFeature, LoadError> {
+    let id = match f.get("id") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let label = id
+        .as_ref()
+        .map_or_else(|| format!("feature #{i}"), |id| format!("feature {id:?}"));
+    let feature: geojson::Feature =
+        serde_json::from_value(f.clone()).map_err(|e| invalid(file, &label, e))?;
+    let Some(g) = feature.geometry else {
+        return Err(invalid(file, &label, "feature has no geometry"));
+    };
+    let geometry = Geometry::<f64>::try_from(&g.value).map_err(|e| invalid(file, &label, e))?;
+    check_geometry(&geometry).map_err(|m| invalid(file, &label, m))?;
+    Ok(RawFeature {
+        label,
+        id,
+        props: feature.properties.unwrap_or_default(),
+        geometry,
+    })
+}
+
+/// Checks WGS84 ranges and ring/line shapes so that later stages can trust the geometry.
+fn check_geometry(g: &Geometry<f64>) -> Result<(), String> {
+    use geo::CoordsIter;
+    for c in g.coords_iter() {
+        if !(c.x.is_finite()
+            && c.y.is_finite()
+            && (-180.0..=180.0).contains(&c.x)
+            && (-90.0..=90.0).contains(&c.y))
+        {
+            return Err(format!(
+                "coordinate ({}, {}) is not WGS84 longitude/latitude",
+                c.x, c.y
+            ));
+        }
+    }
+    let line_ok = |l: &LineString<f64>| l.0.len() >= 2;
+    let ring_ok = |l: &LineString<f64>| l.0.len() >= 4 && l.is_closed();
+    let poly_ok = |p: &Polygon<f64>| ring_ok(p.exterior()) && p.interiors().iter().all(ring_ok);
+    let ok =
+        match g {
+            Geometry::Point(_) => true,
+            Geometry::LineString(l) => line_ok(l),
+            Geometry::MultiLineString(m) => !m.0.is_empty() && m.0.iter().all(line_ok),
+            Geometry::Polygon(p) => poly_ok(p),
+            Geometry::MultiPolygon(m) => !m.0.is_empty() && m.0.iter().all(poly_ok),
+            _ => return Err(
+                "unsupported geometry type (use Point, LineString, Polygon or their Multi forms)"
+                    .into(),
+            ),
+        };
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            "line with fewer than 2 points, or polygon ring not closed / fewer than 4 points"
+                .into(),
+        )
+    }
+}
+
+fn prop_str(file: &Path, f: &RawFeature, key: &str) -> Result<String, LoadError> {
+    match f.props.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        _ => Err(invalid(
+            file,
+            &f.label,
+            format!("property {key:?} must be a non-empty string"),
+        )),
+    }
+}
+
+fn prop_opt_str(f: &RawFeature, key: &str) -> Option<String> {
+    f.props.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn prop_u64(file: &Path, f: &RawFeature, key: &str, max: u64) -> Result<u64, LoadError> {
+    match f.props.get(key).and_then(Value::as_u64) {
+        Some(n) if n <= max => Ok(n),
+        _ => Err(invalid(
+            file,
+            &f.label,
+            format!("property {key:?} must be an integer 0..={max}"),
+        )),
+    }
+}
+
+fn prop_parse<T: std::str::FromStr>(file: &Path, f: &RawFeature, key: &str) -> Result<T, LoadError>
+where
+    T::Err: std::fmt::Display,
+{
+    let s = prop_str(file, f, key)?;
+    s.parse()
+        .map_err(|e: T::Err| invalid(file, &f.label, format!("property {key:?}: {e}")))
+}
+
+fn basis(file: &Path, f: &RawFeature) -> Result<GeometryBasis, LoadError> {
+    match f.props.get("geometry").and_then(Value::as_str) {
+        Some("real") => Ok(GeometryBasis::Real),
+        Some("estimated") => Ok(GeometryBasis::Estimated),
+        Some("illustrative") => Ok(GeometryBasis::Illustrative),
+        _ => Err(invalid(
+            file,
+            &f.label,
+            "property \"geometry\" must say \"real\", \"estimated\" or \"illustrative\"",
+        )),
+    }
+}
+
+fn load_base(
+    file: &Path,
+    kind: BaseKind,
+    out: &mut Vec<BaseFeature>,
+) -> Result<Vec<SubDistrict>, LoadError> {
+    let mut subdistricts = Vec::new();
+    for (i, f) in read_features(file)?.into_iter().enumerate() {
+        let fid = i as u64 + 1;
+        let wants_area = matches!(kind, BaseKind::District | BaseKind::SubDistrict);
+        let shape_ok = match (&f.geometry, kind) {
+            (Geometry::Polygon(_) | Geometry::MultiPolygon(_), _) => wants_area,
+            (Geometry::LineString(_) | Geometry::MultiLineString(_), BaseKind::Street) => true,
+            (Geometry::Point(_), BaseKind::Landmark) => true,
+            _ => false,
+        };
+        if !shape_ok {
+            return Err(invalid(
+                file,
+                &f.label,
+                "geometry type does not fit this file",
+            ));
+        }
+        let name = prop_str(file, &f, "name")?;
+        let code = prop_opt_str(&f, "code");
+        if kind == BaseKind::SubDistrict {
+            let Some(code) = code.clone() else {
+                return Err(invalid(file, &f.label, "sub-district needs a \"code\""));
+            };
+            subdistricts.push(SubDistrict {
+                code,
+                name: name.clone(),
+                name_en: prop_opt_str(&f, "name_en").unwrap_or_default(),
+            });
+        }
+        let class = match kind {
+            BaseKind::Landmark => prop_opt_str(&f, "kind"),
+            _ => prop_opt_str(&f, "class"),
+        };
+        out.push(BaseFeature {
+            fid,
+            kind,
+            name,
+            code,
+            class,
+            basis: basis(file, &f)?,
+            geometry: f.geometry,
+        });
+    }
+    if subdistricts
+        .iter()
+        .map(|s| &s.code)
+        .collect::<HashSet<_>>()
+        .len()
+        != subdistricts.len()
+    {
+        return Err(invalid(file, "file", "sub-district codes are not unique"));
+    }
+    Ok(subdistricts)
+}
+
+fn load_sites(file: &Path, subdistricts: &[SubDistrict]) -> Result<Vec<Site>, LoadError> {
+    let mut ids = HashSet::new();
+    let mut fids = HashSet::new();
+    let codes: BTreeSet<&str> = subdistricts.iter().map(|s| s.code.as_str()).collect();
+    let mut sites = Vec::new();
+    for f in read_features(file)? {
+        let site = site_from_feature(file, &f)?;
+        if !codes.contains(site.subdistrict_code.as_str()) {
+            return Err(invalid(
+                file,
+                &f.label,
+                format!("unknown subdistrict_code {:?}", site.subdistrict_code),
+            ));
+        }
+        if !ids.insert(site.id.clone()) {
+            return Err(invalid(file, &f.label, "duplicate id"));
+        }
+        if !fids.insert(site.fid) {
+            return Err(invalid(
+                file,
+                &f.label,
+                format!("duplicate fid {}", site.fid),
+            ));
+        }
+        sites.push(site);
+    }
+    Ok(sites)
+}
+
+fn site_from_feature(file: &Path, f: &RawFeature) -> Result<Site, LoadError> {
+    let id = match &f.id {
+        Some(id) if SiteId::is_well_formed(id) => SiteId(id.clone()),
+        _ => {
+            return Err(invalid(
+                file,
+                &f.label,
+                "site needs a string id of 1-64 letters, digits, - or _",
+            ));
+        }
+    };
+    let kind: RenewalKind = prop_parse(file, f, "kind")?;
+    let linear = matches!(
+        f.geometry,
+        Geometry::LineString(_) | Geometry::MultiLineString(_)
+    );
+    let areal = matches!(f.geometry, Geometry::Polygon(_) | Geometry::MultiPolygon(_));
+    if (kind.is_linear() && !linear) || (!kind.is_linear() && !areal) {
+        return Err(invalid(
+            file,
+            &f.label,
+            format!(
+                "a {kind} needs a {} geometry",
+                if kind.is_linear() { "line" } else { "polygon" }
+            ),
+        ));
+    }
+    let status: RenewalStatus = prop_parse(file, f, "status")?;
+    let progress = prop_u64(file, f, "progress", 100)? as u8;
+    if status.is_done() && progress != 100 {
+        return Err(invalid(
+            file,
+            &f.label,
+            "a completed or accepted site must have progress 100",
+        ));
+    }
+    let investment_wan = match f.props.get("investment_wan").and_then(Value::as_f64) {
+        Some(v) if v.is_finite() && v >= 0.0 => v,
+        _ => {
+            return Err(invalid(
+                file,
+                &f.label,
+                "property \"investment_wan\" must be a number >= 0",
+            ));
+        }
+    };
+    let programme = match prop_str(file, f, "programme")?.as_str() {
+        "construction" => Programme::Construction,
+        "maintenance" => Programme::Maintenance,
+        _ => {
+            return Err(invalid(
+                file,
+                &f.label,
+                "property \"programme\" must be construction or maintenance",
+            ));
+        }
+    };
+    let planned_start: Date = prop_parse(file, f, "planned_start")?;
+    let planned_finish: Date = prop_parse(file, f, "planned_finish")?;
+    if planned_finish < planned_start {
+        return Err(invalid(
+            file,
+            &f.label,
+            "planned_finish is before planned_start",
+        ));
+    }
+    let detail = if kind == RenewalKind::Compound {
+        SiteDetail::Compound(Compound {
+            households: prop_u64(file, f, "households", 1_000_000)? as u32,
+            built_year: prop_u64(file, f, "built_year", 2100)? as u16,
+            community: prop_str(file, f, "community")?,
+            community_code: prop_str(file, f, "community_code")?,
+        })
+    } else {
+        SiteDetail::None
+    };
+    let (area_m2, length_m) = measures(&f.geometry);
+    Ok(Site {
+        id,
+        fid: prop_u64(file, f, "fid", u64::from(u32::MAX))?,
+        name: prop_str(file, f, "name")?,
+        kind,
+        subdistrict: prop_str(file, f, "subdistrict")?,
+        subdistrict_code: prop_str(file, f, "subdistrict_code")?,
+        status,
+        progress,
+        investment_wan,
+        programme,
+        project_id: prop_str(file, f, "project_id")?,
+        planned_start,
+        planned_finish,
+        updated_at: prop_parse::<Timestamp>(file, f, "updated_at")?,
+        basis: basis(file, f)?,
+        detail,
+        note: prop_opt_str(f, "note"),
+        version: 1,
+        geometry: f.geometry.clone(),
+        area_m2,
+        length_m,
+    })
+}
+
+/// Geodesic area (m², polygons only) and length (m: line length, or polygon perimeter).
+pub fn measures(g: &Geometry<f64>) -> (f64, f64) {
+    match g {
+        Geometry::Polygon(p) => (p.geodesic_area_unsigned(), Geodesic.length(p.exterior())),
+        Geometry::MultiPolygon(m) => (
+            m.geodesic_area_unsigned(),
+            m.0.iter().map(|p| Geodesic.length(p.exterior())).sum(),
+        ),
+        Geometry::LineString(l) => (0.0, Geodesic.length(l)),
+        Geometry::MultiLineString(m) => (0.0, Geodesic.length(m)),
+        _ => (0.0, 0.0),
+    }
+}
