@@ -11,13 +11,14 @@
 //! | [`mercator`] | Web Mercator projection, done once at load |
 //! | [`index`] | rstar R-tree over feature envelopes |
 //! | [`snapshot`] | immutable, indexed version of the data that requests read |
+//! | [`store`] | SQLite: current site state, accounts and tokens, audit trail, migrations |
 //! | [`tiles`] | tile grid math, clipping, MVT encoding |
 //! | [`features`] | GeoJSON features and OGC API collections |
 //! | [`nearest`] | pocket parks nearest a point, by geodesic distance |
 //! | [`progress`] | progress figures against the plan |
 //! | [`http`] | axum router, handlers, the one error → response mapping |
 //!
-//! Dependencies point one way: `model` ← `load`, `index` ← `snapshot` ← `tiles`,
+//! Dependencies point one way: `model` ← `load`, `store`, `index` ← `snapshot` ← `tiles`,
 //! `features`, `nearest`, `progress` ← `http`.
 
 pub mod config;
@@ -31,6 +32,7 @@ pub mod model;
 pub mod nearest;
 pub mod progress;
 pub mod snapshot;
+pub mod store;
 pub mod tiles;
 
 pub use http::{AppState, app};

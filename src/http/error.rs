@@ -2,9 +2,9 @@
 //! 4xx status for bad input, and a bare "internal error" for anything else.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// An error a handler returns; each variant maps to one status code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,33 @@ pub enum ApiError {
         /// What was not found.
         message: String,
     },
+    /// 401: a write without a valid token (missing, malformed, unknown or revoked).
+    Unauthorized,
+    /// 403: a valid token outside its rights; `rule` names the rule.
+    Forbidden {
+        /// The rule, e.g. `outside_assignment`, `backward_requires_planner`.
+        rule: &'static str,
+        /// What was not allowed.
+        message: String,
+    },
+    /// 412: the `If-Match` version is not the site's current one.
+    VersionMismatch {
+        /// The site's current version (sent as the ETag).
+        version: u64,
+        /// The site's current state as a GeoJSON Feature.
+        current: Box<Value>,
+    },
+    /// 422: a well-formed update that breaks a lifecycle rule; `code` names the rule.
+    Unprocessable {
+        /// The rule, e.g. `progress_out_of_range`.
+        code: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+    /// 428: a write without `If-Match`.
+    PreconditionRequired,
+    /// 503: the service runs without a store and accepts no writes.
+    ReadOnly,
     /// 405: the route exists but not with this method.
     MethodNotAllowed,
     /// 413: the body is larger than the configured limit.
@@ -57,6 +84,50 @@ impl IntoResponse for ApiError {
         let (status, code, message) = match self {
             ApiError::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message),
             ApiError::NotFound { code, message } => (StatusCode::NOT_FOUND, code, message),
+            ApiError::Unauthorized => {
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::WWW_AUTHENTICATE, "Bearer")],
+                    Json(json!({
+                        "error": "unauthorized",
+                        "message": "this route needs Authorization: Bearer <token> with a valid, unrevoked token",
+                    })),
+                )
+                    .into_response();
+            }
+            ApiError::Forbidden { rule, message } => {
+                return (
+                    StatusCode::FORBIDDEN,
+                    Json(json!({ "error": "forbidden", "rule": rule, "message": message })),
+                )
+                    .into_response();
+            }
+            ApiError::VersionMismatch { version, current } => {
+                return (
+                    StatusCode::PRECONDITION_FAILED,
+                    [(header::ETAG, format!("\"{version}\""))],
+                    Json(json!({
+                        "error": "version_mismatch",
+                        "message": format!("the site changed; it is now at version {version}: reload, reapply, retry"),
+                        "current": current,
+                    })),
+                )
+                    .into_response();
+            }
+            ApiError::Unprocessable { code, message } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            ApiError::PreconditionRequired => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition_required",
+                "writes need If-Match: \"<version>\" with the ETag of the site as last read"
+                    .to_owned(),
+            ),
+            ApiError::ReadOnly => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "read_only",
+                "this service runs without a store and accepts no writes".to_owned(),
+            ),
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",

@@ -7,7 +7,11 @@
 //! | `GET /ogc…` | OGC API – Features (landing, conformance, collections, items) |
 //! | `GET /api/parks/nearest` | pocket parks nearest a point |
 //! | `GET /api/stats` | progress figures |
-//! | `GET /api/sites/{id}` | one site as GeoJSON |
+//! | `GET /api/sites/{id}` | one site as GeoJSON, ETag `"<version>"` |
+//! | `PATCH /api/sites/{id}` | status update (bearer token, `If-Match`) |
+//! | `GET /api/sites/{id}/history` | every change of one site |
+//! | `GET /api/changes?since=` | feed of all changes |
+//! | `GET /api/me` | the token's account and assignment |
 //! | `GET /health` | liveness and data generation |
 //! | `GET /` | the web front-end (static files) |
 
@@ -15,10 +19,12 @@ mod api;
 pub mod error;
 mod extract;
 mod ogc;
+mod sites;
 pub mod state;
 mod tiles;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, header};
 use axum::routing::get;
 use tower_http::services::ServeDir;
@@ -36,7 +42,10 @@ pub fn app(state: AppState) -> Router {
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/api/stats", get(api::stats))
         .route("/api/parks/nearest", get(api::nearest_parks))
-        .route("/api/sites/{id}", get(api::site))
+        .route("/api/sites/{id}", get(api::site).patch(sites::patch_site))
+        .route("/api/sites/{id}/history", get(sites::history))
+        .route("/api/changes", get(sites::changes))
+        .route("/api/me", get(sites::me))
         .route("/ogc", get(ogc::landing))
         .route("/ogc/", get(ogc::landing))
         .route("/ogc/conformance", get(ogc::conformance))
@@ -50,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         )
         .method_not_allowed_fallback(method_not_allowed)
         .fallback_service(web)
+        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .with_state(state)
 }
 

@@ -1,4 +1,4 @@
-//! Shared state of the HTTP layer: the current snapshot and the configuration.
+//! Shared state of the HTTP layer: the current snapshot, the store and the configuration.
 
 use std::sync::Arc;
 
@@ -6,6 +6,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::Config;
 use crate::snapshot::Snapshot;
+use crate::store::Store;
 
 /// What every handler can reach. Cheap to clone: all `Arc`s.
 ///
@@ -17,14 +18,26 @@ pub struct AppState {
     pub snapshot: Arc<ArcSwap<Snapshot>>,
     /// Configuration and limits.
     pub config: Arc<Config>,
+    /// Where changes are written; `None` serves read-only (write routes answer 503).
+    pub store: Option<Store>,
 }
 
 impl AppState {
-    /// State serving `snapshot` under `config`.
+    /// Read-only state serving `snapshot` under `config`.
     pub fn new(snapshot: Snapshot, config: Config) -> AppState {
         AppState {
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
             config: Arc::new(config),
+            store: None,
+        }
+    }
+
+    /// State serving `snapshot` (already overlaid with the store's state) and writing to
+    /// `store`.
+    pub fn with_store(snapshot: Snapshot, store: Store, config: Config) -> AppState {
+        AppState {
+            store: Some(store),
+            ..AppState::new(snapshot, config)
         }
     }
 

@@ -3,15 +3,21 @@
 //! Pure data and validation. This module imports nothing from the rest of the crate and knows
 //! nothing about files, HTTP, tiles or databases.
 
+mod access;
 mod date;
 mod filter;
 mod site;
+mod transition;
 
+pub use access::{Account, Role};
 pub use date::{Date, Timestamp};
 pub use filter::SiteFilter;
 pub use site::{
     BaseFeature, BaseKind, Compound, GeometryBasis, Plan, Programme, ProgrammeTarget, RenewalKind,
     RenewalStatus, Site, SiteDetail, SiteId, SubDistrict, UnknownName,
+};
+pub use transition::{
+    BreachKind, MAX_INVESTMENT_WAN, MAX_NOTE_CHARS, RuleBreach, SitePatch, apply_patch,
 };
 
 /// Everything a district's data set holds: the plan, the base map and the renewal sites.

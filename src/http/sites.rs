@@ -1,0 +1,311 @@
+//! Status updates and their history: `PATCH /api/sites/{id}`, `GET /api/sites/{id}/history`,
+//! `GET /api/changes`, `GET /api/me`.
+//!
+//! A write is checked in this order: token (401), site (404), rights over the site (403),
+//! `If-Match` (428), body (413/400); then, holding the store's writer, version (412) and
+//! lifecycle rules (403/422) against the current state, the store transaction, and the swap of
+//! a snapshot carrying the new state. Holding the writer through the swap means two writers
+//! can never publish snapshots out of order; readers never take that lock.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{ApiPath, Params, clip};
+use crate::features::site_feature;
+use crate::model::{Account, BreachKind, Role, Site, SiteId, SitePatch, Timestamp, apply_patch};
+use crate::store::{Change, ChangeContext, Store, StoreError};
+
+/// Page size of `/api/changes` when `limit` is not given.
+const DEFAULT_CHANGES: usize = 100;
+
+fn store(state: &AppState) -> Result<Store, ApiError> {
+    state.store.clone().ok_or(ApiError::ReadOnly)
+}
+
+fn internal(what: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
+    move |e| {
+        tracing::error!("{what}: {e}");
+        ApiError::Internal
+    }
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        tracing::error!("store task failed: {e}");
+        ApiError::Internal
+    })?
+}
+
+/// The account behind `Authorization: Bearer <token>`, or 401.
+async fn account(store: &Store, headers: &HeaderMap) -> Result<Account, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| crate::store::token_looks_valid(t))
+        .ok_or(ApiError::Unauthorized)?
+        .to_owned();
+    let store = store.clone();
+    blocking(move || {
+        store
+            .authenticate(&token)
+            .map_err(internal("authenticate"))?
+            .ok_or(ApiError::Unauthorized)
+    })
+    .await
+}
+
+fn checked_id(id: &str) -> Result<(), ApiError> {
+    if SiteId::is_well_formed(id) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_param(format!(
+            "{:?} is not a site id (letters, digits, - and _)",
+            clip(id)
+        )))
+    }
+}
+
+fn unknown_site(id: &str) -> ApiError {
+    ApiError::not_found("unknown_site", format!("no site with id {id:?}"))
+}
+
+/// The version of `If-Match: "<version>"`; 428 when absent, 400 when not a quoted version.
+fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
+    let raw = headers
+        .get(header::IF_MATCH)
+        .ok_or(ApiError::PreconditionRequired)?;
+    raw.to_str()
+        .ok()
+        .map(str::trim)
+        .and_then(|v| v.strip_prefix('"')?.strip_suffix('"'))
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| ApiError::BadRequest {
+            code: "invalid_if_match",
+            message: "If-Match must be the site's ETag, a quoted version like \"3\"".into(),
+        })
+}
+
+/// Parses the body as a [`SitePatch`], mapping each failure to its 4xx.
+fn patch_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<SitePatch, ApiError> {
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                message: format!("request bodies are limited to {limit} bytes"),
+            }
+        } else {
+            ApiError::BadRequest {
+                code: "unreadable_body",
+                message: "the request body could not be read".into(),
+            }
+        }
+    })?;
+    serde_json::from_slice::<SitePatch>(&bytes).map_err(|e| {
+        use serde_json::error::Category;
+        let code = match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => "invalid_json",
+            Category::Data if e.to_string().starts_with("unknown field") => "unknown_field",
+            Category::Data => "invalid_field",
+        };
+        ApiError::BadRequest {
+            code,
+            message: format!(
+                "{e}; the body is a JSON object with any of status, progress, note, reason (planners: planned_start, planned_finish, investment_wan)"
+            ),
+        }
+    })
+}
+
+fn site_response(status: StatusCode, site: &Site, body: Value) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/geo+json".to_owned()),
+            (header::ETAG, format!("\"{}\"", site.version)),
+        ],
+        Json(body),
+    )
+        .into_response()
+}
+
+pub(super) async fn patch_site(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let store = store(&state)?;
+    let account = account(&store, &headers).await?;
+    checked_id(&id)?;
+    let site = state
+        .current()
+        .site(&id)
+        .cloned()
+        .ok_or_else(|| unknown_site(&id))?;
+    if account.role == Role::Admin {
+        return Err(ApiError::Forbidden {
+            rule: "role_cannot_edit",
+            message: "admin accounts manage accounts and do not edit sites".into(),
+        });
+    }
+    if !account.covers(&site) {
+        return Err(ApiError::Forbidden {
+            rule: "outside_assignment",
+            message: format!("site {id} is not in the assignment of {}", account.name),
+        });
+    }
+    let expected = if_match(&headers)?;
+    let patch = patch_body(body, state.config.limits.max_body_bytes)?;
+    let today = state.config.today();
+    let written = blocking(move || {
+        let mut writer = store.writer();
+        let snap = state.snapshot.load_full();
+        let current = snap.site(&id).ok_or_else(|| unknown_site(&id))?;
+        if current.version != expected {
+            return Err(ApiError::VersionMismatch {
+                version: current.version,
+                current: Box::new(site_feature(current, today)),
+            });
+        }
+        // Never let the clock run backwards within one site's record.
+        let now = Timestamp::now().max(current.updated_at);
+        let next = apply_patch(current, &patch, account.role, now).map_err(|b| match b.kind {
+            BreachKind::Forbidden => ApiError::Forbidden {
+                rule: b.code,
+                message: b.message,
+            },
+            BreachKind::Invalid => ApiError::Unprocessable {
+                code: b.code,
+                message: b.message,
+            },
+        })?;
+        let ctx = ChangeContext {
+            actor: &account,
+            note: patch.note.as_deref(),
+            reason: patch.reason.as_deref(),
+        };
+        writer.record(current, &next, ctx).map_err(|e| match e {
+            StoreError::VersionConflict { current, .. } => {
+                // Only if something else wrote the file behind this process's back.
+                tracing::error!("store and snapshot disagree on {id}: store at {current}");
+                ApiError::Internal
+            }
+            e => internal("record change")(e),
+        })?;
+        let published = snap.with_site(next.clone()).ok_or(ApiError::Internal)?;
+        state.snapshot.store(Arc::new(published));
+        drop(writer);
+        Ok(next)
+    })
+    .await?;
+    let body = site_feature(&written, today);
+    Ok(site_response(StatusCode::OK, &written, body))
+}
+
+fn change_json(c: &Change, with_site: bool) -> Value {
+    let mut v = json!({
+        "seq": c.seq,
+        "at": c.at,
+        "actor": c.actor,
+        "role": c.role,
+        "from": {"status": c.from.0, "progress": c.from.1},
+        "to": {"status": c.to.0, "progress": c.to.1},
+        "note": c.note,
+        "reason": c.reason,
+        "version": c.version,
+    });
+    if let Some(obj) = v.as_object_mut() {
+        if with_site {
+            obj.insert("site".into(), json!(c.site.as_str()));
+        }
+        if let Some(plan) = &c.plan {
+            obj.insert("plan".into(), plan.clone());
+        }
+    }
+    v
+}
+
+pub(super) async fn history(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    params.allow(&[])?;
+    checked_id(&id)?;
+    if state.current().site(&id).is_none() {
+        return Err(unknown_site(&id));
+    }
+    let store = store(&state)?;
+    let lookup = id.clone();
+    let changes = blocking(move || store.history(&lookup).map_err(internal("history"))).await?;
+    let changes: Vec<Value> = changes.iter().map(|c| change_json(c, false)).collect();
+    Ok(Json(json!({ "site": id, "changes": changes })))
+}
+
+pub(super) async fn changes(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    params.allow(&["since", "limit"])?;
+    let since = params
+        .usize_in("since", 0..=i64::MAX as usize)?
+        .unwrap_or(0) as i64;
+    let max = state.config.limits.max_page;
+    let limit = params
+        .usize_in("limit", 1..=max)?
+        .unwrap_or(DEFAULT_CHANGES.min(max));
+    let store = store(&state)?;
+    let changes = blocking(move || {
+        store
+            .changes_since(since, limit)
+            .map_err(internal("changes"))
+    })
+    .await?;
+    let next_since = changes.last().map_or(since, |c| c.seq);
+    let changes: Vec<Value> = changes.iter().map(|c| change_json(c, true)).collect();
+    Ok(Json(
+        json!({ "changes": changes, "next_since": next_since }),
+    ))
+}
+
+pub(super) async fn me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    params.allow(&[])?;
+    let store = store(&state)?;
+    let account = account(&store, &headers).await?;
+    let snap = state.current();
+    let sites: Vec<&str> = match account.role {
+        // A planner covers every site; listing them all would only repeat /ogc.
+        Role::Planner | Role::Admin => Vec::new(),
+        Role::Field => snap
+            .sites
+            .iter()
+            .filter(|s| account.covers(s))
+            .map(|s| s.id.as_str())
+            .collect(),
+    };
+    Ok(Json(json!({
+        "name": account.name,
+        "role": account.role,
+        "team": account.team,
+        "subdistricts": account.subdistricts,
+        "sites": sites,
+        "all_sites": account.role == Role::Planner,
+    })))
+}

@@ -1,0 +1,165 @@
+//! The audit trail: one row per accepted change, read per site or as a feed by sequence.
+
+use rusqlite::Row;
+use serde_json::{Map, Value, json};
+
+use super::{Store, StoreError, parse, parse_status};
+use crate::model::{RenewalStatus, Role, Site, SiteId, Timestamp};
+
+/// One accepted change of a site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Position in the feed of all changes; increases with every change.
+    pub seq: i64,
+    /// The site.
+    pub site: SiteId,
+    /// When it was accepted.
+    pub at: Timestamp,
+    /// Name of the account that made it.
+    pub actor: String,
+    /// That account's role.
+    pub role: Role,
+    /// Status and progress before.
+    pub from: (RenewalStatus, u8),
+    /// Status and progress after.
+    pub to: (RenewalStatus, u8),
+    /// The note given with the change.
+    pub note: Option<String>,
+    /// The reason given.
+    pub reason: Option<String>,
+    /// Changed plan fields as `{"field": {"from": …, "to": …}}`, if any.
+    pub plan: Option<Value>,
+    /// The site's version after the change.
+    pub version: u64,
+}
+
+const COLUMNS: &str = "seq, site_id, at, actor, role, from_status, from_progress, to_status, \
+                       to_progress, note, reason, plan, version";
+
+/// A change row as SQLite types, before parsing.
+struct RawChange {
+    seq: i64,
+    site: String,
+    at: String,
+    actor: String,
+    role: String,
+    from_status: String,
+    from_progress: i64,
+    to_status: String,
+    to_progress: i64,
+    note: Option<String>,
+    reason: Option<String>,
+    plan: Option<String>,
+    version: i64,
+}
+
+fn raw(r: &Row<'_>) -> rusqlite::Result<RawChange> {
+    Ok(RawChange {
+        seq: r.get(0)?,
+        site: r.get(1)?,
+        at: r.get(2)?,
+        actor: r.get(3)?,
+        role: r.get(4)?,
+        from_status: r.get(5)?,
+        from_progress: r.get(6)?,
+        to_status: r.get(7)?,
+        to_progress: r.get(8)?,
+        note: r.get(9)?,
+        reason: r.get(10)?,
+        plan: r.get(11)?,
+        version: r.get(12)?,
+    })
+}
+
+fn progress(v: i64, what: &'static str) -> Result<u8, StoreError> {
+    u8::try_from(v).map_err(|_| StoreError::BadValue {
+        what,
+        value: v.to_string(),
+    })
+}
+
+fn change(r: RawChange) -> Result<Change, StoreError> {
+    Ok(Change {
+        seq: r.seq,
+        site: SiteId(r.site),
+        at: parse(&r.at, "at")?,
+        actor: r.actor,
+        role: parse(&r.role, "role")?,
+        from: (
+            parse_status(&r.from_status)?,
+            progress(r.from_progress, "from_progress")?,
+        ),
+        to: (
+            parse_status(&r.to_status)?,
+            progress(r.to_progress, "to_progress")?,
+        ),
+        note: r.note,
+        reason: r.reason,
+        plan: r.plan.and_then(|p| serde_json::from_str(&p).ok()),
+        version: r.version as u64,
+    })
+}
+
+impl Store {
+    /// Every change of `site`, oldest first.
+    pub fn history(&self, site: &str) -> Result<Vec<Change>, StoreError> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM change WHERE site_id = ?1 ORDER BY seq"
+        ))?;
+        let rows = stmt
+            .query_map([site], raw)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(change).collect()
+    }
+
+    /// Up to `limit` changes of any site with `seq > since`, in order.
+    pub fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM change WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(rusqlite::params![since, limit as i64], raw)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(change).collect()
+    }
+
+    /// Number of changes recorded for `site` (all sites when `None`).
+    pub fn change_count(&self, site: Option<&str>) -> Result<u64, StoreError> {
+        let conn = self.read();
+        let n: i64 = match site {
+            Some(id) => conn.query_row(
+                "SELECT count(*) FROM change WHERE site_id = ?1",
+                [id],
+                |r| r.get(0),
+            )?,
+            None => conn.query_row("SELECT count(*) FROM change", [], |r| r.get(0))?,
+        };
+        Ok(n as u64)
+    }
+}
+
+/// The plan fields that differ between `before` and `after`, as stored in the `plan` column.
+pub(super) fn plan_diff(before: &Site, after: &Site) -> Option<Value> {
+    let mut m = Map::new();
+    if before.planned_start != after.planned_start {
+        m.insert(
+            "planned_start".into(),
+            json!({"from": before.planned_start, "to": after.planned_start}),
+        );
+    }
+    if before.planned_finish != after.planned_finish {
+        m.insert(
+            "planned_finish".into(),
+            json!({"from": before.planned_finish, "to": after.planned_finish}),
+        );
+    }
+    if before.investment_wan != after.investment_wan {
+        m.insert(
+            "investment_wan".into(),
+            json!({"from": before.investment_wan, "to": after.investment_wan}),
+        );
+    }
+    (!m.is_empty()).then_some(Value::Object(m))
+}

@@ -1,0 +1,542 @@
+//! The durable store: a SQLite file (rusqlite, bundled SQLite) holding each site's current
+//! state, the accounts that may write, and the audit trail of every change.
+//!
+//! The GeoJSON data set stays the source of geometry and the plan; the store overlays status,
+//! progress, note, plan fields, version and `updated_at`. Opened in WAL mode with
+//! `synchronous=FULL` (a change acknowledged is a change on disk) and foreign keys on, each
+//! checked after it is set. Writes take one connection behind a mutex and run in
+//! `BEGIN IMMEDIATE` transactions; reads (history, tokens) use a second connection, so they
+//! never wait for a writer's fsync. The only module that knows rusqlite; depends on `model`.
+
+mod accounts;
+mod history;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use crate::model::{Account, RenewalStatus, Site};
+
+pub use accounts::{AccountEntry, NewAccount, TOKEN_PREFIX, token_looks_valid};
+pub use history::Change;
+
+/// File name of the store inside the data directory, when no path is given.
+pub const DEFAULT_FILE: &str = "renewal.sqlite";
+
+/// How long a writer waits for another writer (another process, e.g. `token add` while the
+/// service runs) before giving up. Long, so that contention is a wait and never an error.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the store could not be opened or used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file does not exist and may not be created here.
+    #[error(
+        "database {0} does not exist (start without --db to create it in the data directory, or pass --init-db)"
+    )]
+    Missing(PathBuf),
+    /// A write-ahead log exists without its database: the database was moved or deleted.
+    #[error(
+        "database {0} is missing but its write-ahead log {0}-wal exists; restore the database file instead of starting empty"
+    )]
+    OrphanWal(PathBuf),
+    /// The file (or its directory) cannot be written.
+    #[error("database {0} is read-only; the service needs to write status changes")]
+    ReadOnly(PathBuf),
+    /// The file is not a SQLite database, or fails its integrity check.
+    #[error("database {path} is corrupt or not a renewal-map store: {detail}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What was found.
+        detail: String,
+    },
+    /// The file was written by a newer build.
+    #[error("database {path} has schema version {found}; this build knows up to {known}")]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its `user_version`.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
+    /// A required setting (WAL, synchronous, foreign keys) did not take effect.
+    #[error("database {path}: {setting} could not be set (got {got})")]
+    Setting {
+        /// The file.
+        path: PathBuf,
+        /// The pragma.
+        setting: &'static str,
+        /// What SQLite reported.
+        got: String,
+    },
+    /// The site's version is not the one the write was based on.
+    #[error("site {site} is at version {current}, not {expected}")]
+    VersionConflict {
+        /// The site.
+        site: String,
+        /// The version the writer expected.
+        expected: u64,
+        /// The version in the store.
+        current: u64,
+    },
+    /// No account has this name or id.
+    #[error("no account named {0:?}")]
+    UnknownAccount(String),
+    /// An account with this name exists already.
+    #[error("an account named {0:?} exists already")]
+    DuplicateAccount(String),
+    /// A stored value does not parse.
+    #[error("database holds an invalid {what}: {value:?}")]
+    BadValue {
+        /// Which column.
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// The operating system's random source failed.
+    #[error("cannot read random bytes for a token: {0}")]
+    Random(std::io::Error),
+    /// File-system failure around creating the store.
+    #[error("database {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Any other SQLite failure.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Whether `open` may create a missing database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create and seed it from the data set when the file does not exist.
+    CreateIfMissing,
+    /// Fail with [`StoreError::Missing`] when the file does not exist.
+    MustExist,
+}
+
+/// A handle on the store; cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+/// The store's path for a data directory: `<data_dir>/renewal.sqlite`.
+pub fn default_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(DEFAULT_FILE)
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock leaves no open transaction behind (rusqlite rolls back
+    // on drop), so the connection is still sound.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Store {
+    /// Opens (or, per `mode`, creates) the store at `path`, checks it, migrates it, and adds a
+    /// row for every site of `sites` it does not know yet.
+    pub fn open(path: &Path, sites: &[Site], mode: OpenMode) -> Result<Store, StoreError> {
+        if !path.exists() {
+            let wal = with_suffix(path, "-wal");
+            if wal.exists() {
+                return Err(StoreError::OrphanWal(path.to_owned()));
+            }
+            if mode == OpenMode::MustExist {
+                return Err(StoreError::Missing(path.to_owned()));
+            }
+            create(path, sites)?;
+        }
+        let meta = std::fs::metadata(path).map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        if !meta.is_file() || meta.len() == 0 {
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: "not a regular, non-empty file".into(),
+            });
+        }
+        if meta.permissions().readonly() {
+            return Err(StoreError::ReadOnly(path.to_owned()));
+        }
+        let mut writer = connect(path)?;
+        migrate(path, &mut writer)?;
+        seed(&mut writer, sites, false)?;
+        let reader = connect(path)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(writer),
+                reader: Mutex::new(reader),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Replaces each site's changeable fields with the store's current state.
+    pub fn overlay(&self, sites: &mut [Site]) -> Result<(), StoreError> {
+        let conn = lock(&self.inner.reader);
+        let mut stmt = conn.prepare_cached(
+            "SELECT status, progress, note, planned_start, planned_finish, investment_wan, version, updated_at
+             FROM site_state WHERE site_id = ?1",
+        )?;
+        for site in sites.iter_mut() {
+            let row = stmt
+                .query_row([site.id.as_str()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, f64>(5)?,
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, String>(7)?,
+                    ))
+                })
+                .optional()?;
+            let Some((status, progress, note, start, finish, investment, version, updated)) = row
+            else {
+                continue;
+            };
+            site.status = parse_status(&status)?;
+            site.progress = u8::try_from(progress).map_err(|_| StoreError::BadValue {
+                what: "progress",
+                value: progress.to_string(),
+            })?;
+            site.note = note;
+            site.planned_start = parse(&start, "planned_start")?;
+            site.planned_finish = parse(&finish, "planned_finish")?;
+            site.investment_wan = investment;
+            site.version = version as u64;
+            site.updated_at = parse(&updated, "updated_at")?;
+        }
+        Ok(())
+    }
+
+    /// Takes the writer connection; holding it serializes writers (see [`Writer`]).
+    pub fn writer(&self) -> Writer<'_> {
+        Writer {
+            conn: lock(&self.inner.writer),
+        }
+    }
+
+    /// `PRAGMA integrity_check`: `"ok"` when the file is sound.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        let conn = lock(&self.inner.reader);
+        Ok(conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    fn read(&self) -> MutexGuard<'_, Connection> {
+        lock(&self.inner.reader)
+    }
+}
+
+/// The one writer. While a `Writer` lives no other write can start, so a caller can check a
+/// version, commit, and publish the result (swap a snapshot) without another writer in between.
+pub struct Writer<'a> {
+    conn: MutexGuard<'a, Connection>,
+}
+
+/// What a change records besides the site's before and after states.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeContext<'a> {
+    /// Who made it.
+    pub actor: &'a Account,
+    /// The note given with the change, if any.
+    pub note: Option<&'a str>,
+    /// The reason given, if any.
+    pub reason: Option<&'a str>,
+}
+
+impl Writer<'_> {
+    /// Writes `after` as the site's state, if the store still holds `before.version`, and
+    /// appends the audit row, in one `BEGIN IMMEDIATE` transaction. Returns the change's seq.
+    pub fn record(
+        &mut self,
+        before: &Site,
+        after: &Site,
+        ctx: ChangeContext<'_>,
+    ) -> Result<i64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let updated = tx.execute(
+            "UPDATE site_state SET status = ?2, progress = ?3, note = ?4, planned_start = ?5,
+                 planned_finish = ?6, investment_wan = ?7, version = ?8, updated_at = ?9
+             WHERE site_id = ?1 AND version = ?10",
+            params![
+                after.id.as_str(),
+                after.status.as_str(),
+                after.progress,
+                after.note,
+                after.planned_start.to_string(),
+                after.planned_finish.to_string(),
+                after.investment_wan,
+                after.version as i64,
+                after.updated_at.to_string(),
+                before.version as i64,
+            ],
+        )?;
+        if updated != 1 {
+            let current: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM site_state WHERE site_id = ?1",
+                    [after.id.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            return Err(StoreError::VersionConflict {
+                site: after.id.to_string(),
+                expected: before.version,
+                current: current.unwrap_or(0) as u64,
+            });
+        }
+        let plan = history::plan_diff(before, after);
+        tx.execute(
+            "INSERT INTO change (site_id, at, account_id, actor, role, from_status, from_progress,
+                 to_status, to_progress, note, reason, plan, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                after.id.as_str(),
+                after.updated_at.to_string(),
+                ctx.actor.id,
+                ctx.actor.name,
+                ctx.actor.role.as_str(),
+                before.status.as_str(),
+                before.progress,
+                after.status.as_str(),
+                after.progress,
+                ctx.note,
+                ctx.reason,
+                plan.map(|p| p.to_string()),
+                after.version as i64,
+            ],
+        )?;
+        let seq = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(seq)
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Builds a fresh store beside `path` and renames it into place, so that an interrupted
+/// first start never leaves an empty or half-seeded file that a later start would trust.
+fn create(path: &Path, sites: &[Site]) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let tmp = with_suffix(path, ".creating");
+    for stale in [
+        tmp.clone(),
+        with_suffix(&tmp, "-wal"),
+        with_suffix(&tmp, "-shm"),
+        with_suffix(&tmp, "-journal"),
+    ] {
+        if stale.exists() {
+            std::fs::remove_file(&stale).map_err(io)?;
+        }
+    }
+    {
+        let mut conn = Connection::open(&tmp)?;
+        // The new file is built with a rollback journal and switched to WAL on the real open.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        migrate(&tmp, &mut conn)?;
+        seed(&mut conn, sites, true)?;
+    }
+    std::fs::rename(&tmp, path).map_err(io)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
+    }
+    tracing::info!(
+        "created store {} with {} sites from the data set",
+        path.display(),
+        sites.len()
+    );
+    Ok(())
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let corrupt = |e: rusqlite::Error| StoreError::Corrupt {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen) => {
+            StoreError::ReadOnly(path.to_owned())
+        }
+        _ => corrupt(e),
+    })?;
+    if conn.is_readonly(rusqlite::MAIN_DB)? {
+        return Err(StoreError::ReadOnly(path.to_owned()));
+    }
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen) => {
+                StoreError::ReadOnly(path.to_owned())
+            }
+            _ => corrupt(e),
+        })?;
+    check_setting(path, "journal_mode=WAL", &mode, "wal")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+    check_setting(path, "synchronous=FULL", &sync.to_string(), "2")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    check_setting(path, "foreign_keys=ON", &fk.to_string(), "1")?;
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(corrupt)?;
+    if check != "ok" {
+        return Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: check,
+        });
+    }
+    Ok(conn)
+}
+
+fn check_setting(
+    path: &Path,
+    setting: &'static str,
+    got: &str,
+    want: &str,
+) -> Result<(), StoreError> {
+    if got.eq_ignore_ascii_case(want) {
+        Ok(())
+    } else {
+        Err(StoreError::Setting {
+            path: path.to_owned(),
+            setting,
+            got: got.to_owned(),
+        })
+    }
+}
+
+fn migrate(path: &Path, conn: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+    if found > schema::LATEST {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+            known: schema::LATEST,
+        });
+    }
+    if found == 0 {
+        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+        if tables > 0 {
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: "a SQLite database with tables but no renewal-map schema version".into(),
+            });
+        }
+    }
+    for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Adds a row for every site the store does not know. Rows never changed (version 1) follow
+/// the data set, so a regenerated data set is picked up until a site's first change.
+fn seed(conn: &mut Connection, sites: &[Site], fresh: bool) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO site_state (site_id, status, progress, note, planned_start, planned_finish,
+                 investment_wan, version, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)
+             ON CONFLICT (site_id) DO UPDATE SET status = excluded.status,
+                 progress = excluded.progress, note = excluded.note,
+                 planned_start = excluded.planned_start, planned_finish = excluded.planned_finish,
+                 investment_wan = excluded.investment_wan, updated_at = excluded.updated_at
+             WHERE site_state.version = 1",
+        )?;
+        for s in sites {
+            insert.execute(params![
+                s.id.as_str(),
+                s.status.as_str(),
+                s.progress,
+                s.note,
+                s.planned_start.to_string(),
+                s.planned_finish.to_string(),
+                s.investment_wan,
+                s.updated_at.to_string(),
+            ])?;
+        }
+    }
+    if !fresh {
+        let known: i64 = tx.query_row("SELECT count(*) FROM site_state", [], |r| r.get(0))?;
+        if known as usize > sites.len() {
+            tracing::warn!(
+                "store knows {} sites, the data set has {}; the extra rows are kept but not served",
+                known,
+                sites.len()
+            );
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn parse_status(s: &str) -> Result<RenewalStatus, StoreError> {
+    s.parse().map_err(|_| StoreError::BadValue {
+        what: "status",
+        value: s.to_owned(),
+    })
+}
+
+fn parse<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, StoreError> {
+    s.parse().map_err(|_| StoreError::BadValue {
+        what,
+        value: s.to_owned(),
+    })
+}
