@@ -113,6 +113,14 @@ fn patch_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<SiteP
             }
         }
     })?;
+    // serde would also read a struct from a positional array (`["completed"]`); only an
+    // object names its fields.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::BadRequest {
+            code: "not_an_object",
+            message: "the body must be a JSON object".into(),
+        });
+    }
     serde_json::from_slice::<SitePatch>(&bytes).map_err(|e| {
         use serde_json::error::Category;
         let code = match e.classify() {
