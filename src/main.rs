@@ -120,7 +120,11 @@ enum TokenCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_target(false).init();
+    // Logs go to stderr, so that stdout carries only results (a new token, a list).
+    tracing_subscriber::fmt()
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve {
