@@ -1,0 +1,206 @@
+//! The store at start-up and the token commands, through the real binary: a missing,
+//! corrupt, read-only or foreign database stops the service with a clear message and a
+//! non-zero exit; tokens are printed once, listed without secrets, and revocable.
+
+mod common_store;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common_store::Fixture;
+use renewal_map::store::{OpenMode, Store, StoreError};
+
+const BIN: &str = env!("CARGO_BIN_EXE_renewal-map");
+
+fn run(args: &[&str], data: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run the binary")
+}
+
+/// `serve` on a port that is never reached: start-up must fail before binding.
+fn serve_fails(data: &Path, extra: &[&str], expect_in_message: &str) {
+    let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let out = run(&args, data);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "serve started: {stderr}");
+    assert!(
+        stderr.contains(expect_in_message),
+        "message should mention {expect_in_message:?}: {stderr}"
+    );
+    assert!(!stderr.contains("serving on"), "{stderr}");
+}
+
+#[test]
+fn broken_databases_stop_the_service() {
+    let fx = Fixture::new();
+    let data = fx.path();
+    let db = data.join("renewal.sqlite");
+
+    // Not a database at all.
+    std::fs::write(
+        &db,
+        b"this is not sqlite, just some bytes that are long enough to matter......",
+    )
+    .unwrap();
+    serve_fails(data, &[], "corrupt or not a renewal-map store");
+    // Empty file.
+    std::fs::write(&db, b"").unwrap();
+    serve_fails(data, &[], "corrupt or not a renewal-map store");
+    // A SQLite database that is not ours.
+    std::fs::remove_file(&db).unwrap();
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+    }
+    serve_fails(data, &[], "no renewal-map schema version");
+    // A store from a newer build.
+    std::fs::remove_file(&db).unwrap();
+    let sites = renewal_map::load::load_dataset(data).unwrap().sites;
+    drop(Store::open(&db, &sites, OpenMode::CreateIfMissing).unwrap());
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
+    }
+    serve_fails(data, &[], "schema version 99");
+    // A damaged page: overwrite the middle of a good store.
+    std::fs::remove_file(&db).unwrap();
+    drop(Store::open(&db, &sites, OpenMode::CreateIfMissing).unwrap());
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    }
+    let mut bytes = std::fs::read(&db).unwrap();
+    assert!(bytes.len() > 8192, "store smaller than expected");
+    for b in &mut bytes[4096..8192] {
+        *b = 0xA5;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    serve_fails(data, &[], "corrupt");
+}
+
+#[test]
+fn read_only_and_missing_databases_stop_the_service() {
+    let fx = Fixture::new();
+    let data = fx.path();
+    let db = data.join("renewal.sqlite");
+    let sites = renewal_map::load::load_dataset(data).unwrap().sites;
+    drop(Store::open(&db, &sites, OpenMode::CreateIfMissing).unwrap());
+
+    let mut perms = std::fs::metadata(&db).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&db, perms.clone()).unwrap();
+    serve_fails(data, &[], "read-only");
+    #[allow(
+        clippy::permissions_set_readonly_false,
+        reason = "restoring the file for cleanup"
+    )]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&db, perms).unwrap();
+
+    // An explicit --db that does not exist is an error, not a new empty store.
+    let elsewhere = data.join("elsewhere.sqlite");
+    serve_fails(
+        data,
+        &["--db", elsewhere.to_str().unwrap()],
+        "does not exist",
+    );
+    assert!(!elsewhere.exists());
+    // A write-ahead log without its database: the database was lost, do not start empty.
+    std::fs::write(data.join("gone.sqlite-wal"), b"x").unwrap();
+    let gone = data.join("gone.sqlite");
+    serve_fails(
+        data,
+        &["--db", gone.to_str().unwrap(), "--init-db"],
+        "write-ahead log",
+    );
+    assert!(matches!(
+        Store::open(&gone, &sites, OpenMode::CreateIfMissing),
+        Err(StoreError::OrphanWal(_))
+    ));
+}
+
+#[test]
+fn tokens_are_added_listed_and_revoked() {
+    let fx = Fixture::new();
+    let data = fx.path();
+    let out = run(
+        &[
+            "token",
+            "add",
+            "--role",
+            "field",
+            "--team",
+            "三台子",
+            "--name",
+            "Team 3",
+            "--sites",
+            "park-002",
+        ],
+        data,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(renewal_map::store::token_looks_valid(&token), "{token:?}");
+
+    let list = run(&["token", "list"], data);
+    let text = String::from_utf8(list.stdout).unwrap();
+    assert!(
+        text.contains("Team 3\tfield\t三台子\t210105011,park-002\t"),
+        "{text}"
+    );
+    assert!(!text.contains(&token[3..]), "list shows the token");
+    // The file holds only the hash.
+    let raw = std::fs::read(data.join("renewal.sqlite")).unwrap();
+    assert!(!raw.windows(token.len()).any(|w| w == token.as_bytes()));
+
+    let store = Store::open(&data.join("renewal.sqlite"), &[], OpenMode::MustExist).unwrap();
+    let account = store.authenticate(&token).unwrap().expect("live token");
+    assert_eq!(account.subdistricts, ["210105011"]);
+    assert!(store.authenticate("rm_nope").unwrap().is_none());
+
+    for bad in [
+        vec!["token", "add", "--role", "field", "--name", "No assignment"],
+        vec![
+            "token",
+            "add",
+            "--role",
+            "field",
+            "--name",
+            "X",
+            "--subdistricts",
+            "月球街道",
+        ],
+        vec![
+            "token", "add", "--role", "field", "--name", "X", "--sites", "park-999",
+        ],
+        vec!["token", "add", "--role", "boss", "--name", "X"],
+        vec!["token", "add", "--role", "planner", "--name", "Team 3"],
+        vec!["token", "revoke", "nobody"],
+    ] {
+        let out = run(&bad, data);
+        assert!(!out.status.success(), "{bad:?} succeeded");
+        assert!(
+            out.stdout.is_empty(),
+            "{bad:?} printed {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
+    let out = run(&["token", "revoke", "Team 3"], data);
+    assert!(out.status.success());
+    assert!(store.authenticate(&token).unwrap().is_none());
+    let text = String::from_utf8(run(&["token", "list"], data).stdout).unwrap();
+    let line = text.lines().find(|l| l.contains("Team 3")).unwrap();
+    assert!(!line.ends_with("\t-"), "revocation time not listed: {line}");
+}
