@@ -363,3 +363,18 @@ fn committed_data_matches_the_generator() {
         }
     }
 }
+
+/// Timing check for large scales: `cargo test --release --test generate -- --ignored`.
+#[test]
+#[ignore = "slow in debug builds; run on demand"]
+fn scale_hundred() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = std::time::Instant::now();
+    let summary = run(1, 100, dir.path());
+    eprintln!(
+        "scale 100: {} sites in {:?}",
+        summary.sites,
+        start.elapsed()
+    );
+    assert_eq!(summary.sites, 100 * default_run().summary.sites);
+}

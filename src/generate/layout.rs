@@ -8,17 +8,19 @@ use super::rng::Rng;
 use super::sources::Sources;
 
 /// Where each 街道's seed starts, as (NBS code, anchor id to pin it, or a lon/lat hint that the
-/// Lloyd iterations may move). Anchored seeds use the estimated area points of the anchor table.
+/// Lloyd iterations may move). Anchored seeds use the estimated area points of the anchor table;
+/// the hints are rough general-knowledge placements (舍利塔/塔湾 west, 北塔 south-east, 鸭绿江
+/// in the northern part), illustrative only.
 const SEED_HINTS: [(&str, Option<&str>, f64, f64); 10] = [
     ("210105001", Some("santaizi"), 0.0, 0.0),
     ("210105008", Some("beihang"), 0.0, 0.0),
     ("210105013", None, 123.415, 41.823),
-    ("210105017", None, 123.372, 41.836),
-    ("210105019", None, 123.392, 41.862),
-    ("210105020", None, 123.360, 41.815),
-    ("210105021", None, 123.448, 41.825),
+    ("210105017", None, 123.362, 41.842),
+    ("210105019", None, 123.412, 41.856),
+    ("210105020", None, 123.385, 41.828),
+    ("210105021", None, 123.443, 41.826),
     ("210105022", Some("lingdong"), 0.0, 0.0),
-    ("210105023", None, 123.405, 41.885),
+    ("210105023", None, 123.432, 41.872),
     ("210105024", Some("sitaizi"), 0.0, 0.0),
 ];
 
@@ -90,7 +92,7 @@ pub(crate) fn cells(sources: &Sources, region: &Region, samples: &[Coord], rng: 
         pinned.push(anchor.is_some());
     }
     // Lloyd relaxation of the free seeds over the sampled area spreads them out.
-    for _ in 0..4 {
+    for _ in 0..2 {
         let mut sum = vec![(0.0, 0.0, 0usize); seeds.len()];
         for &p in samples {
             let i = nearest(&seeds, p);
