@@ -33,7 +33,10 @@ fn load() -> Snapshot {
 
 /// The Mercator bounds of the first district outline in the data set.
 fn first_district(snap: &Snapshot) -> MercRect {
-    let (pos, _) = snap.base_of(BaseKind::District).next().expect("a district outline");
+    let (pos, _) = snap
+        .base_of(BaseKind::District)
+        .next()
+        .expect("a district outline");
     snap.fixed.base_shapes.bounds[pos]
 }
 
@@ -48,7 +51,12 @@ fn today() -> Date {
 /// Prints the per-tile figures the closing note reports.
 fn report(snap: &Snapshot) {
     let filter = SiteFilter::default();
-    println!("data: {} ({} sites, {} base features)", data_dir().display(), snap.sites.len(), snap.fixed.base.len());
+    println!(
+        "data: {} ({} sites, {} base features)",
+        data_dir().display(),
+        snap.sites.len(),
+        snap.fixed.base.len()
+    );
     println!("zoom  tiles  tiles/s  median_us  p99_us  features/tile  us/feature  bytes/tile");
     for z in 12..=16 {
         let tiles = tiles_at(snap, z);
@@ -57,13 +65,23 @@ fn report(snap: &Snapshot) {
         let start = Instant::now();
         for &tile in &tiles {
             let t0 = Instant::now();
-            let out = encode_tile(snap, TileRequest { tile, filter: &filter, today: today() }).expect("encodes");
+            let out = encode_tile(
+                snap,
+                TileRequest {
+                    tile,
+                    filter: &filter,
+                    today: today(),
+                },
+            )
+            .expect("encodes");
             times.push(t0.elapsed().as_secs_f64() * 1e6);
             if let Some(b) = out {
                 bytes += b.len();
                 let reader = mvt_reader::Reader::new(b).expect("decodes");
                 let layers = reader.get_layer_names().expect("layers").len();
-                features += (0..layers).map(|i| reader.get_features(i).map(|f| f.len()).unwrap_or(0)).sum::<usize>();
+                features += (0..layers)
+                    .map(|i| reader.get_features(i).map(|f| f.len()).unwrap_or(0))
+                    .sum::<usize>();
             }
         }
         let total = start.elapsed().as_secs_f64();
@@ -96,7 +114,17 @@ fn bench_tiles(c: &mut Criterion) {
         group.bench_function(format!("z{z}"), |b| {
             b.iter(|| {
                 for &tile in &tiles {
-                    black_box(encode_tile(&snap, TileRequest { tile, filter: &filter, today: today() }).ok());
+                    black_box(
+                        encode_tile(
+                            &snap,
+                            TileRequest {
+                                tile,
+                                filter: &filter,
+                                today: today(),
+                            },
+                        )
+                        .ok(),
+                    );
                 }
             })
         });
@@ -110,7 +138,14 @@ fn bench_nearest(c: &mut Criterion) {
     let (w, n) = renewal_map::mercator::unproject(b.min_x, b.min_y);
     let (e, s) = renewal_map::mercator::unproject(b.max_x, b.max_y);
     // A fixed grid of query points over the first district.
-    let points: Vec<(f64, f64)> = (0..1000).map(|i| (w + (e - w) * ((i % 40) as f64 + 0.5) / 40.0, s + (n - s) * ((i / 40) as f64 + 0.5) / 25.0)).collect();
+    let points: Vec<(f64, f64)> = (0..1000)
+        .map(|i| {
+            (
+                w + (e - w) * ((i % 40) as f64 + 0.5) / 40.0,
+                s + (n - s) * ((i / 40) as f64 + 0.5) / 25.0,
+            )
+        })
+        .collect();
     let _ = project(0.0, 0.0);
     let mut group = c.benchmark_group("nearest_parks");
     group.throughput(Throughput::Elements(points.len() as u64));
