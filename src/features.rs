@@ -259,6 +259,9 @@ pub fn site_feature(site: &Site, today: Date) -> Value {
 pub fn base_feature(b: &BaseFeature) -> Value {
     let mut p = Map::new();
     p.insert("name".into(), json!(b.name));
+    if let Some(name_en) = &b.name_en {
+        p.insert("name_en".into(), json!(name_en));
+    }
     if let Some(code) = &b.code {
         p.insert("code".into(), json!(code));
     }

@@ -304,6 +304,7 @@ fn load_base(
             fid,
             kind,
             name,
+            name_en: prop_opt_str(&f, "name_en").filter(|n| !n.is_empty()),
             code,
             class,
             basis: basis(file, &f)?,

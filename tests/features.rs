@@ -252,6 +252,7 @@ async fn single_items_and_sites_api() {
         .expect(StatusCode::OK)
         .json();
     assert_eq!(sub["properties"]["code"], "999001");
+    assert_eq!(sub["properties"]["name_en"], "West");
     let site = get(&router, "/api/sites/compound-001").await;
     site.expect(StatusCode::OK);
     assert_eq!(site.header("etag"), Some("\"1\""));

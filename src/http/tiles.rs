@@ -175,10 +175,9 @@ pub(super) async fn tilejson(
         .iter()
         .map(|(id, description)| {
             let fields: Value = match *id {
-                "district" => json!({"name": "String", "code": "String", "basis": "String"}),
-                "subdistricts" => json!({"name": "String", "code": "String", "basis": "String"}),
+                "district" | "subdistricts" => json!({"name": "String", "name_en": "String", "code": "String", "basis": "String"}),
                 "streets" => json!({"name": "String", "class": "String", "basis": "String"}),
-                "landmarks" => json!({"name": "String", "kind": "String", "basis": "String"}),
+                "landmarks" => json!({"name": "String", "name_en": "String", "kind": "String", "basis": "String"}),
                 other => {
                     let mut f = site_fields.clone();
                     match other {

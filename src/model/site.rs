@@ -399,6 +399,8 @@ pub struct BaseFeature {
     pub kind: BaseKind,
     /// Name in simplified Chinese.
     pub name: String,
+    /// English name, when the data has one.
+    pub name_en: Option<String>,
     /// Official code (district, sub-district) when it has one.
     pub code: Option<String>,
     /// Sub-kind: street class (`main`, `secondary`), landmark kind (`park`, `transport`…).

@@ -16,7 +16,10 @@ use crate::snapshot::Snapshot;
 
 /// The layers a tile may hold, in drawing order, and what each carries.
 pub const LAYERS: &[(&str, &str)] = &[
-    ("district", "District outline (polygon): name, code, basis"),
+    (
+        "district",
+        "District outline (polygon): name, name_en, code, basis",
+    ),
     (
         "subdistricts",
         "Sub-districts 街道 (polygon): name, name_en, code, basis",
@@ -111,6 +114,9 @@ pub fn encode_tile(snap: &Snapshot, req: TileRequest<'_>) -> Result<Option<Vec<u
                     let mut f = layer.into_feature(geom);
                     f.set_id(b.fid);
                     f.add_tag_string("name", &b.name);
+                    if let Some(name_en) = &b.name_en {
+                        f.add_tag_string("name_en", name_en);
+                    }
                     if let Some(code) = &b.code {
                         f.add_tag_string("code", code);
                     }
