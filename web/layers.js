@@ -162,17 +162,17 @@ export const LAYERS = [
     site: true,
   },
   {
+    // One label per sub-district, at an interior point main.js computes from the OGC API
+    // (labels from tiled polygons would repeat in every tile).
     id: 'subdistricts-label',
     type: 'symbol',
-    source: 'renewal',
-    'source-layer': 'subdistricts',
+    source: 'subdistrict-labels',
     minzoom: 10.5,
-    maxzoom: 15,
+    maxzoom: 15.5,
     layout: {
       'text-field': ['get', 'name'],
       'text-font': TEXT_FONT,
-      'text-size': 13,
-      'symbol-placement': 'point',
+      'text-size': ['interpolate', ['linear'], ['zoom'], 11, 12, 14, 15],
     },
     paint: { 'text-color': '#6b675c', 'text-halo-color': '#fffdf7', 'text-halo-width': 1.5 },
   },
@@ -236,16 +236,23 @@ export const LAYERS = [
     },
   },
   {
+    id: 'nearest-rank-circle',
+    type: 'circle',
+    source: 'nearest-labels',
+    paint: { 'circle-radius': 11, 'circle-color': '#0b5d2a', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 },
+  },
+  {
     id: 'nearest-rank',
     type: 'symbol',
     source: 'nearest-labels',
     layout: {
       'text-field': ['to-string', ['get', 'rank']],
       'text-font': TEXT_FONT,
-      'text-size': 14,
+      'text-size': 13,
       'text-allow-overlap': true,
+      'text-ignore-placement': true,
     },
-    paint: { 'text-color': '#fff', 'text-halo-color': '#0b5d2a', 'text-halo-width': 2.5 },
+    paint: { 'text-color': '#fff' },
   },
 ];
 
@@ -285,6 +292,7 @@ export function buildStyle({ tilejson, tiles, basemap }) {
     nearest: { type: 'geojson', data: EMPTY },
     'nearest-origin': { type: 'geojson', data: EMPTY },
     'nearest-labels': { type: 'geojson', data: EMPTY },
+    'subdistrict-labels': { type: 'geojson', data: EMPTY },
   };
   const layers = LAYERS.map(({ site, ...layer }) => layer);
   if (basemap && basemap.tiles) {

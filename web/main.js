@@ -160,6 +160,12 @@ function initMap() {
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   window.__map = map;
 
+  map.on('load', () => {
+    // Start with the attribution folded; its button opens it.
+    for (const a of document.querySelectorAll('.maplibregl-ctrl-attrib.maplibregl-compact')) a.classList.remove('maplibregl-compact-show');
+    map.fitBounds(tj.bounds, { padding: viewPadding(16), duration: 0 });
+    loadSubdistrictLabels();
+  });
   map.on('click', onMapClick);
   map.on('mousemove', onMapHover);
   map.on('mouseout', () => setHover(null));
@@ -247,14 +253,63 @@ function labelPoint(g) {
   return [s[0] / pts.length, s[1] / pts.length];
 }
 
+/**
+ * A point inside a polygon for its label: the middle of the widest inside stretch of the
+ * horizontal line through the middle of its bounds (the centroid may fall outside).
+ */
+function interiorPoint(g) {
+  const polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
+  let best = null;
+  for (const rings of polys) {
+    const [[, s], [, n]] = boundsOf([{ coordinates: rings }]);
+    const y = (s + n) / 2;
+    const xs = [];
+    for (const ring of rings) {
+      for (let i = 1; i < ring.length; i++) {
+        const [x1, y1] = ring[i - 1];
+        const [x2, y2] = ring[i];
+        if ((y1 <= y) !== (y2 <= y)) xs.push(x1 + ((y - y1) * (x2 - x1)) / (y2 - y1));
+      }
+    }
+    xs.sort((a, b) => a - b);
+    for (let i = 0; i + 1 < xs.length; i += 2) {
+      const w = xs[i + 1] - xs[i];
+      if (!best || w > best.w) best = { w, p: [(xs[i] + xs[i + 1]) / 2, y] };
+    }
+  }
+  return best ? best.p : null;
+}
+
+async function loadSubdistrictLabels() {
+  const r = await api('ogc/collections/subdistricts/items?limit=1000');
+  if (!r.ok) return;
+  const features = r.body.features
+    .map((f) => ({ type: 'Feature', properties: { name: f.properties.name }, geometry: { type: 'Point', coordinates: interiorPoint(f.geometry) } }))
+    .filter((f) => f.geometry.coordinates);
+  map.getSource('subdistrict-labels').setData({ type: 'FeatureCollection', features });
+}
+
+/** Padding for fitBounds: on phones the bottom sheet covers the lower map, so fit above it. */
+function viewPadding(px) {
+  const narrow = window.matchMedia('(max-width: 799px)').matches;
+  const sheet = document.body.classList.contains('card-open') ? $('card') : $('panel');
+  const covered = narrow ? Math.round(sheet.getBoundingClientRect().height) : 0;
+  const wide = !narrow && document.body.classList.contains('card-open') ? $('card').getBoundingClientRect().width + 10 : 0;
+  return { top: px, left: px, right: px + wide, bottom: px + covered };
+}
+
 // ---------------------------------------------------------------- progress panel
 
 function allKinds() {
   return state.stats ? state.stats.kinds.map((k) => k.kind) : [];
 }
 
+/** Statuses the API counts, in workflow order (unknown ones last). */
 function allStatuses() {
-  return state.stats ? Object.keys(state.stats.totals.by_status) : [];
+  if (!state.stats) return [];
+  const known = Object.keys(STATUS_COLORS);
+  const rank = (s) => (known.includes(s) ? known.indexOf(s) : known.length);
+  return Object.keys(state.stats.totals.by_status).sort((a, b) => rank(a) - rank(b));
 }
 
 async function loadStats() {
@@ -494,6 +549,9 @@ function fieldValue(key, v, p) {
     case 'late':
     case 'open':
       return v ? t('yes') : t('no');
+    case 'built_year':
+    case 'version':
+      return String(v);
     default:
       return typeof v === 'number' ? num(v, 1) : String(v);
   }
@@ -752,7 +810,7 @@ async function findNearest(lng, lat) {
   });
   if (features.length) {
     const b = boundsOf([...features.map((f) => f.geometry), { coordinates: [lng, lat] }]);
-    map.fitBounds(b, { padding: 60, maxZoom: 16.5, duration: 600 });
+    map.fitBounds(b, { padding: viewPadding(50), maxZoom: 16.5, duration: 600 });
   }
 }
 
@@ -768,7 +826,7 @@ function renderNearest() {
       el(
         'button',
         { type: 'button', class: 'row-button', onclick: () => openSite(f.id) },
-        rank ? el('span', { class: 'rank', text: String(rank) }) : null,
+        el('span', { class: rank ? 'rank' : 'rank none', text: rank ? String(rank) : '' }),
         el('span', { class: 'name', text: p.name }),
         el('span', { class: 'distance', text: metres(p.distance_m) }),
         el('span', { class: 'sub' }, p.open ? t('parks_open') : `${statusLabel(p.status)} · ${t('parks_opens', { d: p.opens ?? '–' })}`, p.area_m2 != null ? ` · ${num(p.area_m2, 0)} m²` : ''),
@@ -879,9 +937,9 @@ function renderMine() {
 }
 
 function focusSite(f) {
-  const b = boundsOf([f.geometry]);
-  map.fitBounds(b, { padding: 80, maxZoom: 17, duration: 500 });
   openSite(f.id);
+  const b = boundsOf([f.geometry]);
+  map.fitBounds(b, { padding: viewPadding(40), maxZoom: 17, duration: 500 });
 }
 
 // ---------------------------------------------------------------- layout

@@ -228,9 +228,11 @@ test('at phone width (375×740) the page fits, the map shows and a site card ope
   await shot(page, '07-phone-start');
 
   const site = await sitePointWhere(page, "p.kind === 'compound'");
-  await jumpTo(page, site.lngLat, 16.5);
-  // The panel covers the lower part of the map: tap where the site is drawn.
-  await page.evaluate((ll) => window.__map.setCenter(ll), site.lngLat);
+  // The panel covers the lower part of the map: centre the site above it, then tap it.
+  await page.evaluate((ll) => {
+    const bottom = document.querySelector('#panel').getBoundingClientRect().height;
+    window.__map.jumpTo({ center: ll, zoom: 16.5, padding: { top: 0, left: 0, right: 0, bottom } });
+  }, site.lngLat);
   await mapIdle(page);
   const canvas = await page.locator('#map').boundingBox();
   const at = await pagePoint(page, site.lngLat);
