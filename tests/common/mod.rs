@@ -1,0 +1,221 @@
+//! Shared helpers of the integration tests: small named fixture data sets written to temp
+//! directories, the router over them, and request helpers that print status and body on
+//! failure.
+#![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
+
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use renewal_map::config::Config;
+use renewal_map::load::load_dataset;
+use renewal_map::model::Date;
+use renewal_map::snapshot::Snapshot;
+use renewal_map::{AppState, app};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The fixed "today" of the tests, so lateness does not depend on the clock.
+pub const TODAY: &str = "2026-11-27";
+
+/// The default data set shipped in the repository.
+pub fn default_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/huanggu")
+}
+
+/// A closed square polygon ring of side `d` degrees with its south-west corner at (lng, lat).
+pub fn gj_square(lng: f64, lat: f64, d: f64) -> Value {
+    json!([[[lng, lat], [lng + d, lat], [lng + d, lat + d], [lng, lat + d], [lng, lat]]])
+}
+
+fn fc(features: Vec<Value>) -> Value {
+    json!({"type": "FeatureCollection", "features": features})
+}
+
+fn site(id: &str, fid: u64, kind: &str, status: &str, progress: u8, geometry: Value, extra: Value) -> Value {
+    let mut props = json!({
+        "fid": fid, "name": format!("测试{id}"), "kind": kind, "subdistrict": if fid % 2 == 0 { "西街道" } else { "东街道" },
+        "subdistrict_code": if fid % 2 == 0 { "999001" } else { "999002" }, "status": status, "progress": progress,
+        "investment_wan": 100.0, "programme": "construction", "project_id": format!("C-{fid}"),
+        "planned_start": "2025-03-01", "planned_finish": "2026-06-30", "updated_at": "2026-10-01T08:00:00Z",
+        "geometry": "illustrative"
+    });
+    if let (Some(p), Some(e)) = (props.as_object_mut(), extra.as_object()) {
+        p.extend(e.clone());
+    }
+    json!({"type": "Feature", "id": id, "geometry": geometry, "properties": props})
+}
+
+/// Writes the fixture `two_parks_compound_road`: a 0.04° square district split in two
+/// sub-districts, two streets, a landmark, and five sites (an open park, a park under
+/// construction, a compound with a courtyard hole, a road crossing the district, an alley).
+pub fn write_two_parks_compound_road(dir: &Path) {
+    let w = |name: &str, v: Value| std::fs::write(dir.join(name), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    w(
+        "plan.json",
+        json!({"district_code": "999", "district_name": "测试区", "source": "test fixture",
+            "targets": {"pocket_park": 3, "compound": 1, "road": 1, "alley": 2},
+            "programmes": [{"programme": "construction", "projects": 5, "investment_wan": 500.0}],
+            "park_service_radii_m": [300.0, 500.0]}),
+    );
+    w(
+        "district.geojson",
+        fc(vec![json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": gj_square(123.40, 41.80, 0.04)},
+            "properties": {"name": "测试区", "code": "999", "geometry": "real"}})]),
+    );
+    w(
+        "subdistricts.geojson",
+        fc(vec![
+            json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[123.40, 41.80], [123.42, 41.80], [123.42, 41.84], [123.40, 41.84], [123.40, 41.80]]]},
+                "properties": {"name": "西街道", "code": "999001", "name_en": "West", "geometry": "illustrative"}}),
+            json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[123.42, 41.80], [123.44, 41.80], [123.44, 41.84], [123.42, 41.84], [123.42, 41.80]]]},
+                "properties": {"name": "东街道", "code": "999002", "name_en": "East", "geometry": "illustrative"}}),
+        ]),
+    );
+    w(
+        "streets.geojson",
+        fc(vec![
+            json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[123.40, 41.82], [123.44, 41.82]]},
+                "properties": {"name": "泰山路", "class": "main", "geometry": "illustrative"}}),
+            json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[123.42, 41.80], [123.42, 41.84]]},
+                "properties": {"name": "梅江街", "class": "main", "geometry": "illustrative"}}),
+        ]),
+    );
+    w(
+        "landmarks.geojson",
+        fc(vec![json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [123.43, 41.835]},
+            "properties": {"name": "测试地标", "kind": "park", "geometry": "real"}})]),
+    );
+    let compound = json!({"type": "Polygon", "coordinates": [
+        [[123.405, 41.825], [123.408, 41.825], [123.408, 41.828], [123.405, 41.828], [123.405, 41.825]],
+        [[123.406, 41.826], [123.406, 41.827], [123.407, 41.827], [123.407, 41.826], [123.406, 41.826]]]});
+    w(
+        "sites.geojson",
+        fc(vec![
+            site("park-001", 101, "pocket_park", "completed", 100, json!({"type": "Polygon", "coordinates": gj_square(123.410, 41.810, 0.0005)}), json!({})),
+            site("park-002", 102, "pocket_park", "under_construction", 40, json!({"type": "Polygon", "coordinates": gj_square(123.430, 41.830, 0.0004)}), json!({})),
+            site("park-003", 103, "pocket_park", "accepted", 100, json!({"type": "Polygon", "coordinates": gj_square(123.4355, 41.8105, 0.0006)}), json!({})),
+            site("compound-001", 201, "compound", "design", 5, compound, json!({"households": 420, "built_year": 1988, "community": "测试社区", "community_code": "999001001"})),
+            site("road-01", 302, "road", "under_construction", 60, json!({"type": "LineString", "coordinates": [[123.401, 41.815], [123.439, 41.815]]}), json!({})),
+            site("alley-001", 401, "alley", "planned", 0, json!({"type": "LineString", "coordinates": [[123.425, 41.833], [123.427, 41.834]]}), json!({"planned_finish": "2027-06-30"})),
+        ]),
+    );
+}
+
+/// A temp directory holding the `two_parks_compound_road` fixture.
+pub fn fixture_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_two_parks_compound_road(dir.path());
+    dir
+}
+
+/// The test configuration over `data_dir`: fixed today, default limits.
+pub fn config(data_dir: &Path) -> Config {
+    Config {
+        data_dir: data_dir.to_owned(),
+        today: Some(TODAY.parse::<Date>().unwrap()),
+        ..Config::default()
+    }
+}
+
+/// Loads `data_dir` and returns the router over it.
+pub fn router(data_dir: &Path) -> Router {
+    let snapshot = Snapshot::build(load_dataset(data_dir).unwrap());
+    app(AppState::new(snapshot, config(data_dir)))
+}
+
+/// Loads `data_dir` into a snapshot.
+pub fn snapshot(data_dir: &Path) -> Snapshot {
+    Snapshot::build(load_dataset(data_dir).unwrap())
+}
+
+/// A response, read whole.
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: axum::http::HeaderMap,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON, panicking with status and body if it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: status {} body {}", self.status, String::from_utf8_lossy(&self.body)))
+    }
+
+    /// Asserts the status, printing the body when it differs.
+    pub fn expect(&self, status: StatusCode) -> &Reply {
+        assert_eq!(self.status, status, "body: {}", String::from_utf8_lossy(&self.body));
+        self
+    }
+
+    /// The value of a header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Sends `req` through the router in-process.
+pub async fn send(router: &Router, req: Request<Body>) -> Reply {
+    let resp: Response<Body> = router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Reply { status, headers, body }
+}
+
+/// GET `uri` through the router.
+pub async fn get(router: &Router, uri: &str) -> Reply {
+    send(router, Request::get(uri).header("host", "test.local").body(Body::empty()).unwrap()).await
+}
+
+/// Serves `router` on a free 127.0.0.1 port in the background and returns the address.
+pub async fn serve(router: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    addr
+}
+
+/// A plain HTTP/1.1 GET over a std TCP stream (blocking): status, lower-cased headers, body.
+pub fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.lines();
+    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+        body = dechunk(&body);
+    }
+    (status, headers, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else { break };
+        let size = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
+        b = &b[eol + 2 + size + 2..];
+    }
+    out
+}
