@@ -675,8 +675,10 @@ function renderUpdateForm(c) {
     ),
   );
   statusSel.value = draft.status;
-  const range = el('input', { type: 'range', min: '0', max: '100', step: '5', name: 'progress', id: 'update-progress', value: String(draft.progress) });
-  const number = el('input', { type: 'number', min: '0', max: '100', step: '1', id: 'update-progress-number', value: String(draft.progress), 'aria-label': t('field_progress') });
+  // Field teams only raise progress; planners may lower it with a reason.
+  const min = field ? String(p.progress) : '0';
+  const range = el('input', { type: 'range', min, max: '100', step: '1', name: 'progress', id: 'update-progress', value: String(draft.progress) });
+  const number = el('input', { type: 'number', min, max: '100', step: '1', id: 'update-progress-number', value: String(draft.progress), 'aria-label': t('field_progress') });
   range.addEventListener('input', () => (number.value = range.value));
   number.addEventListener('input', () => (range.value = number.value));
   const note = el('textarea', { name: 'note', id: 'update-note', rows: '2', maxlength: '500' });
