@@ -726,6 +726,7 @@ async function sendUpdate(change) {
     c.draft = null;
     c.message = { text: t('update_saved') };
     renderCard();
+    $('card-body').querySelector('p.ok')?.scrollIntoView({ block: 'nearest' });
     select(r.body);
     await refreshAfterChange(id);
     return;
@@ -736,6 +737,10 @@ async function sendUpdate(change) {
     c.conflict = { current: r.body.current, mine: change, last: null };
     c.message = null;
     renderCard();
+    $('card-body').querySelector('.conflict')?.scrollIntoView({ block: 'nearest' });
+    // The map and the figures are stale too.
+    map.refreshTiles('renewal');
+    loadStats();
     const h = await api(`api/sites/${encodeURIComponent(id)}/history`);
     if (state.card === c && h.ok && h.body && Array.isArray(h.body.changes)) {
       c.history = h.body.changes;
@@ -746,6 +751,7 @@ async function sendUpdate(change) {
   }
   c.message = { error: true, text: `${t('update_failed')}: ${errorText(r)}` };
   renderCard();
+  $('card-body').querySelector('p.error')?.scrollIntoView({ block: 'nearest' });
 }
 
 /** After a change: redraw the tiles, the figures, the team's list and the card's history. */
@@ -845,7 +851,10 @@ function renderNearest() {
 function renderWho() {
   const me = state.me;
   $('who').hidden = !me;
-  $('who').textContent = me ? `${me.name ?? ''}${me.team ? ` · ${me.team}` : ''}` : '';
+  const who = me ? `${me.name ?? ''}${me.team ? ` · ${me.team}` : ''}` : '';
+  $('who').textContent = who;
+  $('mine-who').textContent = who;
+  $('mine-who').hidden = !me;
   $('sign-in').hidden = !!me;
   $('sign-out').hidden = !me;
 }

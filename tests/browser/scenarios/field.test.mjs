@@ -16,10 +16,12 @@ after(async () => {
 });
 
 async function signIn(page, token) {
+  // The profile is shared by the scenarios of this file: start signed out.
+  if (await page.isVisible('#sign-out')) await page.click('#sign-out');
   await page.click('#sign-in');
   await page.fill('#token', token);
   await page.click('#sign-in-form button[type=submit]');
-  await page.waitForSelector('#who:not([hidden])');
+  await page.waitForSelector('#sign-out');
   await page.waitForSelector('#mine-list li[data-site]');
 }
 
@@ -37,7 +39,8 @@ test('a field user updates a site: the card, the map and the progress panel chan
   const { token, me } = await requireWriteApi();
   const page = await openMap(browser.context, { viewport: PHONE });
   await signIn(page, token);
-  assert.ok((await page.textContent('#who')).includes(me.name));
+  assert.ok((await page.textContent('#mine-who')).includes(me.name));
+  assert.ok(await page.isVisible('#mine-search'), 'my sites can be searched');
   await shot(page, '10-field-my-sites');
 
   const site = await mySiteWithStatus(page, 'under_construction');
