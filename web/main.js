@@ -116,8 +116,15 @@ function switchLang() {
   renderAll();
 }
 
+/** Map labels follow the language where the data has an English name. */
+function labelLanguage() {
+  if (!map || !map.getLayer('subdistricts-label')) return;
+  map.setLayoutProperty('subdistricts-label', 'text-field', ['get', lang() === 'en' ? 'name_en' : 'name']);
+}
+
 function renderAll() {
   applyI18n();
+  labelLanguage();
   renderWho();
   renderProgress();
   renderFilters();
@@ -164,6 +171,7 @@ function initMap() {
     // Start with the attribution folded; its button opens it.
     for (const a of document.querySelectorAll('.maplibregl-ctrl-attrib.maplibregl-compact')) a.classList.remove('maplibregl-compact-show');
     map.fitBounds(tj.bounds, { padding: viewPadding(16), duration: 0 });
+    labelLanguage();
     loadSubdistrictLabels();
   });
   map.on('click', onMapClick);
@@ -284,7 +292,11 @@ async function loadSubdistrictLabels() {
   const r = await api('ogc/collections/subdistricts/items?limit=1000');
   if (!r.ok) return;
   const features = r.body.features
-    .map((f) => ({ type: 'Feature', properties: { name: f.properties.name }, geometry: { type: 'Point', coordinates: interiorPoint(f.geometry) } }))
+    .map((f) => ({
+      type: 'Feature',
+      properties: { name: f.properties.name, name_en: f.properties.name_en ?? f.properties.name },
+      geometry: { type: 'Point', coordinates: interiorPoint(f.geometry) },
+    }))
     .filter((f) => f.geometry.coordinates);
   map.getSource('subdistrict-labels').setData({ type: 'FeatureCollection', features });
 }

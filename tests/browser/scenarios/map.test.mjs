@@ -187,6 +187,18 @@ test('pocket parks near a tapped point are listed in distance order and drawn', 
   assert.ok(drawn.length >= items.length, `${drawn.length} nearest parks drawn for ${items.length} listed`);
   assert.equal((await rendered(page, 'nearest-origin')).length, 1);
   await shot(page, '05-nearest-parks');
+
+  // From the browser's location: the same list for that point.
+  const here = { longitude: answer.body.features[0].geometry.coordinates[0][0][0] + 0.002, latitude: asked.lat };
+  await browser.context.grantPermissions(['geolocation'], { origin: new URL(page.url()).origin });
+  await browser.context.setGeolocation(here);
+  await page.click('#parks-locate');
+  await page.waitForFunction((lng) => Math.abs(window.__app.state.nearest.lng - lng) < 1e-9, here.longitude);
+  const fromHere = await getJson(`api/parks/nearest?lon=${here.longitude.toFixed(6)}&lat=${here.latitude.toFixed(6)}&limit=5&include=open`);
+  await page.waitForFunction(
+    (ids) => JSON.stringify([...document.querySelectorAll('#parks-list li')].map((li) => li.dataset.site)) === JSON.stringify(ids),
+    fromHere.body.features.map((f) => f.id),
+  );
   assertNoProblems(page);
   await page.close();
 });
