@@ -12,25 +12,70 @@ async fn landing_conformance_and_collections() {
     let dir = fixture_dir();
     let router = router(dir.path());
     let landing = get(&router, "/ogc").await.expect(StatusCode::OK).json();
-    let rels: Vec<&str> = landing["links"].as_array().unwrap().iter().map(|l| l["rel"].as_str().unwrap()).collect();
+    let rels: Vec<&str> = landing["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["rel"].as_str().unwrap())
+        .collect();
     for rel in ["self", "service-desc", "conformance", "data"] {
         assert!(rels.contains(&rel), "{rel} link");
     }
-    let conf = get(&router, "/ogc/conformance").await.expect(StatusCode::OK).json();
-    let classes: Vec<&str> = conf["conformsTo"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let conf = get(&router, "/ogc/conformance")
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let classes: Vec<&str> = conf["conformsTo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
     assert!(classes.contains(&"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"));
     assert!(classes.contains(&"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"));
-    let colls = get(&router, "/ogc/collections").await.expect(StatusCode::OK).json();
-    let ids: Vec<&str> = colls["collections"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["sites", "roads", "compounds", "parks", "plazas", "subdistricts", "streets", "district", "landmarks"]);
-    let parks = get(&router, "/ogc/collections/parks").await.expect(StatusCode::OK).json();
-    assert_eq!(parks["links"][1]["href"], "http://test.local/ogc/collections/parks/items");
+    let colls = get(&router, "/ogc/collections")
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let ids: Vec<&str> = colls["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "sites",
+            "roads",
+            "compounds",
+            "parks",
+            "plazas",
+            "subdistricts",
+            "streets",
+            "district",
+            "landmarks"
+        ]
+    );
+    let parks = get(&router, "/ogc/collections/parks")
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(
+        parks["links"][1]["href"],
+        "http://test.local/ogc/collections/parks/items"
+    );
     assert_eq!(parks["extent"]["spatial"]["bbox"][0][0], 123.40);
     get(&router, "/ogc/api").await.expect(StatusCode::OK);
 }
 
 fn ids(fc: &Value) -> Vec<String> {
-    fc["features"].as_array().unwrap().iter().map(|f| f["id"].to_string().trim_matches('"').to_owned()).collect()
+    fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].to_string().trim_matches('"').to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -51,13 +96,31 @@ async fn items_are_rfc7946_and_filterable() {
     assert_eq!(ring.first(), ring.last(), "closed ring");
     assert!(f["properties"]["name"].is_string() && f["properties"]["status"].is_string());
 
-    let parks = get(&router, "/ogc/collections/parks/items?status=completed,accepted").await.expect(StatusCode::OK).json();
+    let parks = get(
+        &router,
+        "/ogc/collections/parks/items?status=completed,accepted",
+    )
+    .await
+    .expect(StatusCode::OK)
+    .json();
     assert_eq!(ids(&parks), ["park-001", "park-003"]);
-    let kinds = get(&router, "/ogc/collections/sites/items?kind=road,alley").await.expect(StatusCode::OK).json();
+    let kinds = get(&router, "/ogc/collections/sites/items?kind=road,alley")
+        .await
+        .expect(StatusCode::OK)
+        .json();
     assert_eq!(ids(&kinds), ["road-01", "alley-001"]);
-    let east = get(&router, "/ogc/collections/sites/items?subdistrict=东街道").await.expect(StatusCode::OK).json();
-    assert_eq!(ids(&east), ["park-001", "park-003", "compound-001", "alley-001"]);
-    let late = get(&router, "/ogc/collections/sites/items?late=true").await.expect(StatusCode::OK).json();
+    let east = get(&router, "/ogc/collections/sites/items?subdistrict=东街道")
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(
+        ids(&east),
+        ["park-001", "park-003", "compound-001", "alley-001"]
+    );
+    let late = get(&router, "/ogc/collections/sites/items?late=true")
+        .await
+        .expect(StatusCode::OK)
+        .json();
     assert_eq!(ids(&late), ["park-002", "compound-001", "road-01"]);
 }
 
@@ -66,15 +129,43 @@ async fn bbox_selects_by_geometry_not_envelope() {
     let dir = fixture_dir();
     let router = router(dir.path());
     // A box around park-001 only.
-    let fc = get(&router, "/ogc/collections/sites/items?bbox=123.4099,41.8099,123.4106,41.8106").await.expect(StatusCode::OK).json();
+    let fc = get(
+        &router,
+        "/ogc/collections/sites/items?bbox=123.4099,41.8099,123.4106,41.8106",
+    )
+    .await
+    .expect(StatusCode::OK)
+    .json();
     assert_eq!(ids(&fc), ["park-001"]);
     // A box inside the compound's courtyard hole touches no site geometry... except none.
-    let hole = get(&router, "/ogc/collections/compounds/items?bbox=123.4062,41.8262,123.4068,41.8268").await.expect(StatusCode::OK).json();
-    assert_eq!(fc_len(&hole), 0, "the courtyard is not part of the compound");
+    let hole = get(
+        &router,
+        "/ogc/collections/compounds/items?bbox=123.4062,41.8262,123.4068,41.8268",
+    )
+    .await
+    .expect(StatusCode::OK)
+    .json();
+    assert_eq!(
+        fc_len(&hole),
+        0,
+        "the courtyard is not part of the compound"
+    );
     // The road is crossed by a thin box far from its end points.
-    let road = get(&router, "/ogc/collections/roads/items?bbox=123.42,41.81,123.421,41.82").await.expect(StatusCode::OK).json();
+    let road = get(
+        &router,
+        "/ogc/collections/roads/items?bbox=123.42,41.81,123.421,41.82",
+    )
+    .await
+    .expect(StatusCode::OK)
+    .json();
     assert_eq!(ids(&road), ["road-01"]);
-    let subs = get(&router, "/ogc/collections/subdistricts/items?bbox=123.43,41.81,123.431,41.811").await.expect(StatusCode::OK).json();
+    let subs = get(
+        &router,
+        "/ogc/collections/subdistricts/items?bbox=123.43,41.81,123.431,41.811",
+    )
+    .await
+    .expect(StatusCode::OK)
+    .json();
     assert_eq!(subs["features"][0]["properties"]["name"], "东街道");
 }
 
@@ -92,35 +183,93 @@ async fn paging_follows_next_links_to_the_end() {
         let page = get(&router, &url).await.expect(StatusCode::OK).json();
         assert_eq!(page["numberMatched"], 6);
         seen.extend(ids(&page));
-        let next = page["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next");
+        let next = page["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next");
         match next {
-            Some(l) => url = l["href"].as_str().unwrap().trim_start_matches("http://test.local").to_owned(),
+            Some(l) => {
+                url = l["href"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("http://test.local")
+                    .to_owned()
+            }
             None => break,
         }
     }
-    assert_eq!(seen, ["park-001", "park-002", "park-003", "compound-001", "road-01", "alley-001"]);
-    let filtered = get(&router, "/ogc/collections/sites/items?limit=1&kind=pocket_park").await.expect(StatusCode::OK).json();
-    let next = filtered["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").unwrap();
-    assert!(next["href"].as_str().unwrap().contains("kind=pocket_park"), "next keeps the filter");
+    assert_eq!(
+        seen,
+        [
+            "park-001",
+            "park-002",
+            "park-003",
+            "compound-001",
+            "road-01",
+            "alley-001"
+        ]
+    );
+    let filtered = get(
+        &router,
+        "/ogc/collections/sites/items?limit=1&kind=pocket_park",
+    )
+    .await
+    .expect(StatusCode::OK)
+    .json();
+    let next = filtered["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .unwrap();
+    assert!(
+        next["href"].as_str().unwrap().contains("kind=pocket_park"),
+        "next keeps the filter"
+    );
 }
 
 #[tokio::test]
 async fn single_items_and_sites_api() {
     let dir = fixture_dir();
     let router = router(dir.path());
-    let park = get(&router, "/ogc/collections/parks/items/park-003").await.expect(StatusCode::OK).json();
+    let park = get(&router, "/ogc/collections/parks/items/park-003")
+        .await
+        .expect(StatusCode::OK)
+        .json();
     assert_eq!(park["id"], "park-003");
     assert_eq!(park["properties"]["open"], true);
     let area = park["properties"]["area_m2"].as_f64().unwrap();
-    assert!((2_500.0..3_500.0).contains(&area), "0.0006° square at 41.8°N is about 3,100 m²: {area}");
-    get(&router, "/ogc/collections/compounds/items/park-003").await.expect(StatusCode::NOT_FOUND);
-    let sub = get(&router, "/ogc/collections/subdistricts/items/1").await.expect(StatusCode::OK).json();
+    assert!(
+        (2_500.0..3_500.0).contains(&area),
+        "0.0006° square at 41.8°N is about 3,100 m²: {area}"
+    );
+    get(&router, "/ogc/collections/compounds/items/park-003")
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    let sub = get(&router, "/ogc/collections/subdistricts/items/1")
+        .await
+        .expect(StatusCode::OK)
+        .json();
     assert_eq!(sub["properties"]["code"], "999001");
     let site = get(&router, "/api/sites/compound-001").await;
     site.expect(StatusCode::OK);
     assert_eq!(site.header("etag"), Some("\"1\""));
     let site = site.json();
-    for field in ["name", "kind", "subdistrict", "status", "progress", "investment_wan", "planned_start", "planned_finish", "updated_at", "households", "built_year", "community"] {
+    for field in [
+        "name",
+        "kind",
+        "subdistrict",
+        "status",
+        "progress",
+        "investment_wan",
+        "planned_start",
+        "planned_finish",
+        "updated_at",
+        "households",
+        "built_year",
+        "community",
+    ] {
         assert!(!site["properties"][field].is_null(), "{field}");
     }
 }
@@ -143,11 +292,22 @@ async fn gdal_reads_the_ogc_api() {
     .unwrap()
     .expect("ogrinfo not found: install Debian's gdal-bin (scripts/test does)");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "ogrinfo failed: {}\n{}", text, String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains(&format!("Feature Count: {total_sites}")), "{text}");
+    assert!(
+        out.status.success(),
+        "ogrinfo failed: {}\n{}",
+        text,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("Feature Count: {total_sites}")),
+        "{text}"
+    );
     assert!(text.contains("status: String"), "{text}");
     let listing = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("ogrinfo").args(["-ro", "-q"]).arg(format!("OAPIF:http://{addr}/ogc")).output()
+        std::process::Command::new("ogrinfo")
+            .args(["-ro", "-q"])
+            .arg(format!("OAPIF:http://{addr}/ogc"))
+            .output()
     })
     .await
     .unwrap()

@@ -26,19 +26,31 @@ impl SplitMix {
 /// Reference distance: 0 inside; otherwise the minimum over every edge of a golden-section
 /// search of the geodesic distance along the edge, refined to the millimetre.
 fn brute_force_m(p: Point<f64>, g: &Geometry<f64>) -> f64 {
-    let Geometry::Polygon(poly) = g else { panic!("parks are polygons") };
+    let Geometry::Polygon(poly) = g else {
+        panic!("parks are polygons")
+    };
     if poly.contains(&p) {
         return 0.0;
     }
     let mut best = f64::INFINITY;
     for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
         for seg in ring.lines() {
-            let at = |t: f64| Point::new(seg.start.x + (seg.end.x - seg.start.x) * t, seg.start.y + (seg.end.y - seg.start.y) * t);
+            let at = |t: f64| {
+                Point::new(
+                    seg.start.x + (seg.end.x - seg.start.x) * t,
+                    seg.start.y + (seg.end.y - seg.start.y) * t,
+                )
+            };
             let f = |t: f64| Geodesic.distance(p, at(t));
             // Sample, then refine around the best sample (distance along a short edge is unimodal).
             let n = 64;
-            let k = (0..=n).min_by(|&a, &b| f(a as f64 / n as f64).total_cmp(&f(b as f64 / n as f64))).unwrap();
-            let (mut lo, mut hi) = (((k as f64) - 1.0).max(0.0) / n as f64, ((k as f64) + 1.0).min(n as f64) / n as f64);
+            let k = (0..=n)
+                .min_by(|&a, &b| f(a as f64 / n as f64).total_cmp(&f(b as f64 / n as f64)))
+                .unwrap();
+            let (mut lo, mut hi) = (
+                ((k as f64) - 1.0).max(0.0) / n as f64,
+                ((k as f64) + 1.0).min(n as f64) / n as f64,
+            );
             for _ in 0..60 {
                 let (m1, m2) = (lo + (hi - lo) / 3.0, hi - (hi - lo) / 3.0);
                 if f(m1) < f(m2) { hi = m2 } else { lo = m1 }
@@ -53,7 +65,9 @@ fn reference(snap: &Snapshot, p: Point<f64>, limit: usize, scope: ParkScope) -> 
     let mut all: Vec<(String, f64)> = snap
         .sites
         .iter()
-        .filter(|s: &&std::sync::Arc<Site>| s.kind == RenewalKind::PocketPark && (scope == ParkScope::All || s.is_open()))
+        .filter(|s: &&std::sync::Arc<Site>| {
+            s.kind == RenewalKind::PocketPark && (scope == ParkScope::All || s.is_open())
+        })
         .map(|s| (s.id.to_string(), brute_force_m(p, &s.geometry)))
         .collect();
     all.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
@@ -73,11 +87,22 @@ fn check_random_points(snap: &Snapshot, points: usize, limit: usize, seed: u64) 
             let want = reference(snap, Point::new(lng, lat), limit, scope);
             assert_eq!(got.len(), want.len());
             for (g, (id, d)) in got.iter().zip(&want) {
-                assert!((g.distance_m - d).abs() < 1.0, "({lng},{lat}) {}: {} vs brute force {id}: {d}", g.site.id, g.distance_m);
+                assert!(
+                    (g.distance_m - d).abs() < 1.0,
+                    "({lng},{lat}) {}: {} vs brute force {id}: {d}",
+                    g.site.id,
+                    g.distance_m
+                );
                 // Same park, unless two parks are tied within the metre.
                 if g.site.id.as_str() != id {
-                    let other = want.iter().find(|(i, _)| i == g.site.id.as_str()).expect("same set");
-                    assert!((other.1 - d).abs() < 1.0, "order differs beyond a metre at ({lng},{lat})");
+                    let other = want
+                        .iter()
+                        .find(|(i, _)| i == g.site.id.as_str())
+                        .expect("same set");
+                    assert!(
+                        (other.1 - d).abs() < 1.0,
+                        "order differs beyond a metre at ({lng},{lat})"
+                    );
                 }
             }
         }
@@ -108,18 +133,43 @@ fn inside_a_park_is_zero() {
 async fn api_lists_open_parks_by_distance_and_all_on_request() {
     let dir = fixture_dir();
     let router = router(dir.path());
-    let fc = get(&router, "/api/parks/nearest?lon=123.43&lat=41.83&limit=5").await.expect(StatusCode::OK).json();
+    let fc = get(&router, "/api/parks/nearest?lon=123.43&lat=41.83&limit=5")
+        .await
+        .expect(StatusCode::OK)
+        .json();
     let features = fc["features"].as_array().unwrap();
     assert_eq!(features.len(), 2, "only the two open parks by default");
-    let d: Vec<f64> = features.iter().map(|f| f["properties"]["distance_m"].as_f64().unwrap()).collect();
-    assert!(d.windows(2).all(|w| w[0] <= w[1]), "ordered by distance: {d:?}");
-    assert!(features.iter().all(|f| f["properties"]["open"] == true && f["properties"]["opens"].is_null()));
-    let all = get(&router, "/api/parks/nearest?lon=123.43&lat=41.83&limit=5&include=all").await.expect(StatusCode::OK).json();
+    let d: Vec<f64> = features
+        .iter()
+        .map(|f| f["properties"]["distance_m"].as_f64().unwrap())
+        .collect();
+    assert!(
+        d.windows(2).all(|w| w[0] <= w[1]),
+        "ordered by distance: {d:?}"
+    );
+    assert!(
+        features
+            .iter()
+            .all(|f| f["properties"]["open"] == true && f["properties"]["opens"].is_null())
+    );
+    let all = get(
+        &router,
+        "/api/parks/nearest?lon=123.43&lat=41.83&limit=5&include=all",
+    )
+    .await
+    .expect(StatusCode::OK)
+    .json();
     let first = &all["features"][0]["properties"];
     assert_eq!(all["features"].as_array().unwrap().len(), 3);
     assert_eq!(first["name"], "测试park-002");
-    assert_eq!(first["distance_m"], 0.0, "the query point is the park's corner");
+    assert_eq!(
+        first["distance_m"], 0.0,
+        "the query point is the park's corner"
+    );
     assert_eq!(first["open"], false);
-    assert_eq!(first["opens"], "2026-06-30", "unopened parks say when they are planned to open");
+    assert_eq!(
+        first["opens"], "2026-06-30",
+        "unopened parks say when they are planned to open"
+    );
     assert!(first["area_m2"].as_f64().unwrap() > 0.0);
 }

@@ -27,7 +27,12 @@ fn decode(bytes: &[u8]) -> Decoded {
     names
         .into_iter()
         .enumerate()
-        .map(|(i, name)| (name, reader.get_features_as::<f64>(i).expect("features decode")))
+        .map(|(i, name)| {
+            (
+                name,
+                reader.get_features_as::<f64>(i).expect("features decode"),
+            )
+        })
         .collect()
 }
 
@@ -36,7 +41,10 @@ fn tag<'a>(f: &'a mvt_reader::feature::Feature<f64>, key: &str) -> Option<&'a Ta
 }
 
 fn shoelace(ring: &geo::LineString<f64>) -> f64 {
-    ring.lines().map(|l| l.start.x * l.end.y - l.end.x * l.start.y).sum::<f64>() / 2.0
+    ring.lines()
+        .map(|l| l.start.x * l.end.y - l.end.x * l.start.y)
+        .sum::<f64>()
+        / 2.0
 }
 
 /// Checks every coordinate lies within the buffered extent and every polygon is well formed:
@@ -46,7 +54,10 @@ fn check_geometry(g: &Geometry<f64>) {
     let lo = -f64::from(BUFFER);
     let hi = f64::from(EXTENT + BUFFER);
     for c in g.coords_iter() {
-        assert!((lo..=hi).contains(&c.x) && (lo..=hi).contains(&c.y), "coordinate {c:?} outside buffered extent");
+        assert!(
+            (lo..=hi).contains(&c.x) && (lo..=hi).contains(&c.y),
+            "coordinate {c:?} outside buffered extent"
+        );
     }
     let polys: Vec<&geo::Polygon<f64>> = match g {
         Geometry::Polygon(p) => vec![p],
@@ -55,7 +66,10 @@ fn check_geometry(g: &Geometry<f64>) {
     };
     for p in polys {
         assert!(p.exterior().0.len() >= 4 && p.exterior().is_closed());
-        assert!(shoelace(p.exterior()) > 0.0, "exterior ring must have positive area (MVT 2.1)");
+        assert!(
+            shoelace(p.exterior()) > 0.0,
+            "exterior ring must have positive area (MVT 2.1)"
+        );
         for hole in p.interiors() {
             assert!(hole.0.len() >= 4);
             assert!(shoelace(hole) < 0.0, "holes must have negative area");
@@ -71,10 +85,16 @@ async fn tile(router: &axum::Router, t: TileCoord) -> Option<Decoded> {
             None
         }
         StatusCode::OK => {
-            assert_eq!(r.header("content-type"), Some("application/vnd.mapbox-vector-tile"));
+            assert_eq!(
+                r.header("content-type"),
+                Some("application/vnd.mapbox-vector-tile")
+            );
             Some(decode(&r.body))
         }
-        s => panic!("tile {t:?}: status {s}: {}", String::from_utf8_lossy(&r.body)),
+        s => panic!(
+            "tile {t:?}: status {s}: {}",
+            String::from_utf8_lossy(&r.body)
+        ),
     }
 }
 
@@ -107,18 +127,40 @@ async fn check_every_site_in_covering_tiles(snap: &Snapshot, router: &axum::Rout
             let site = &snap.sites[pos];
             let layer = site_layer(site.kind);
             let enters = site.geometry.intersects(&inner_rect(t));
-            let found = decoded.get(layer).into_iter().flatten().find(|f| f.id == Some(site.fid));
+            let found = decoded
+                .get(layer)
+                .into_iter()
+                .flatten()
+                .find(|f| f.id == Some(site.fid));
             if enters {
-                let f = found.unwrap_or_else(|| panic!("{} missing from {layer} in tile {z}/{x}/{y}", site.id));
+                let f = found.unwrap_or_else(|| {
+                    panic!("{} missing from {layer} in tile {z}/{x}/{y}", site.id)
+                });
                 assert_eq!(tag(f, "id"), Some(&TagValue::String(site.id.to_string())));
-                assert_eq!(tag(f, "status"), Some(&TagValue::String(site.status.to_string())));
+                assert_eq!(
+                    tag(f, "status"),
+                    Some(&TagValue::String(site.status.to_string()))
+                );
             }
-            if decoded.get("site_points").into_iter().flatten().any(|f| f.id == Some(site.fid)) {
-                assert!(seen_points.insert(site.fid), "{} labelled in two tiles", site.id);
+            if decoded
+                .get("site_points")
+                .into_iter()
+                .flatten()
+                .any(|f| f.id == Some(site.fid))
+            {
+                assert!(
+                    seen_points.insert(site.fid),
+                    "{} labelled in two tiles",
+                    site.id
+                );
             }
         }
     }
-    assert_eq!(seen_points.len(), snap.sites.len(), "every site has exactly one label point at z{z}");
+    assert_eq!(
+        seen_points.len(),
+        snap.sites.len(),
+        "every site has exactly one label point at z{z}"
+    );
 }
 
 #[tokio::test]
@@ -135,7 +177,10 @@ async fn fixture_sites_are_in_every_tile_they_enter() {
 async fn default_data_sites_are_in_every_tile_they_enter() {
     let dir = common::default_data();
     let snap = snapshot(&dir);
-    assert!(snap.sites.len() >= 240, "default data set has the plan's sites");
+    assert!(
+        snap.sites.len() >= 240,
+        "default data set has the plan's sites"
+    );
     let router = router(&dir);
     for z in [13, 15] {
         check_every_site_in_covering_tiles(&snap, &router, z).await;
@@ -148,16 +193,45 @@ async fn tile_holds_each_layer_with_ids_and_properties() {
     let router = router(dir.path());
     // z12 tile holding the whole fixture district.
     let p = renewal_map::mercator::project(123.42, 41.82);
-    let t = TileCoord::covering(MercRect { min_x: p[0], min_y: p[1], max_x: p[0], max_y: p[1] }, 12).next().unwrap();
+    let t = TileCoord::covering(
+        MercRect {
+            min_x: p[0],
+            min_y: p[1],
+            max_x: p[0],
+            max_y: p[1],
+        },
+        12,
+    )
+    .next()
+    .unwrap();
     let decoded = tile(&router, t).await.expect("tile has content");
-    for layer in ["district", "subdistricts", "streets", "compounds", "parks", "roads", "landmarks", "site_points"] {
-        assert!(decoded.get(layer).is_some_and(|f| !f.is_empty()), "layer {layer} missing: {:?}", decoded.keys());
+    for layer in [
+        "district",
+        "subdistricts",
+        "streets",
+        "compounds",
+        "parks",
+        "roads",
+        "landmarks",
+        "site_points",
+    ] {
+        assert!(
+            decoded.get(layer).is_some_and(|f| !f.is_empty()),
+            "layer {layer} missing: {:?}",
+            decoded.keys()
+        );
     }
     let parks = &decoded["parks"];
     let open = parks.iter().find(|f| f.id == Some(101)).expect("park-001");
     assert_eq!(tag(open, "open"), Some(&TagValue::Bool(true)));
-    assert_eq!(tag(open, "name"), Some(&TagValue::String("测试park-001".into())));
-    let compound = decoded["compounds"].iter().find(|f| f.id == Some(201)).expect("compound");
+    assert_eq!(
+        tag(open, "name"),
+        Some(&TagValue::String("测试park-001".into()))
+    );
+    let compound = decoded["compounds"]
+        .iter()
+        .find(|f| f.id == Some(201))
+        .expect("compound");
     assert_eq!(tag(compound, "households"), Some(&TagValue::UInt(420)));
     match &compound.geometry {
         Geometry::Polygon(p) => assert_eq!(p.interiors().len(), 1, "courtyard hole kept"),
@@ -165,9 +239,15 @@ async fn tile_holds_each_layer_with_ids_and_properties() {
         g => panic!("compound is {g:?}"),
     }
     // The alley is late? No: it finishes in 2027. The road finished 2026-06-30 and is not done.
-    let road = decoded["roads"].iter().find(|f| f.id == Some(302)).expect("road");
+    let road = decoded["roads"]
+        .iter()
+        .find(|f| f.id == Some(302))
+        .expect("road");
     assert_eq!(tag(road, "late"), Some(&TagValue::Bool(true)));
-    let alley = decoded["roads"].iter().find(|f| f.id == Some(401)).expect("alley");
+    let alley = decoded["roads"]
+        .iter()
+        .find(|f| f.id == Some(401))
+        .expect("alley");
     assert_eq!(tag(alley, "late"), Some(&TagValue::Bool(false)));
 }
 
@@ -175,14 +255,34 @@ async fn tile_holds_each_layer_with_ids_and_properties() {
 async fn empty_tiles_are_204_at_every_zoom() {
     let dir = fixture_dir();
     let router = router(dir.path());
-    for (z, x, y) in [(1, 0, 0), (5, 0, 31), (14, 0, 0), (22, 0, 0), (22, (1 << 22) - 1, (1 << 22) - 1)] {
-        assert!(tile(&router, TileCoord::new(z, x, y).unwrap()).await.is_none(), "{z}/{x}/{y}");
+    for (z, x, y) in [
+        (1, 0, 0),
+        (5, 0, 31),
+        (14, 0, 0),
+        (22, 0, 0),
+        (22, (1 << 22) - 1, (1 << 22) - 1),
+    ] {
+        assert!(
+            tile(&router, TileCoord::new(z, x, y).unwrap())
+                .await
+                .is_none(),
+            "{z}/{x}/{y}"
+        );
     }
     // z0 holds the whole world: the 4 km district is sub-pixel there and left out, but the
     // sites keep their label points, so the tile is not empty.
-    let world = tile(&router, TileCoord::new(0, 0, 0).unwrap()).await.expect("z0 has the site points");
-    assert!(!world.contains_key("district") && !world.contains_key("parks"), "sub-pixel areas are left out");
-    assert_eq!(world["site_points"].len(), 6, "but every site has its point");
+    let world = tile(&router, TileCoord::new(0, 0, 0).unwrap())
+        .await
+        .expect("z0 has the site points");
+    assert!(
+        !world.contains_key("district") && !world.contains_key("parks"),
+        "sub-pixel areas are left out"
+    );
+    assert_eq!(
+        world["site_points"].len(),
+        6,
+        "but every site has its point"
+    );
 }
 
 #[tokio::test]
@@ -192,17 +292,44 @@ async fn filters_change_what_is_in_the_tile() {
     let base = "/tiles/12/3452/1523.mvt";
     let all = decode(&get(&router, base).await.expect(StatusCode::OK).body);
     assert_eq!(all["parks"].len(), 3);
-    let done = decode(&get(&router, &format!("{base}?status=completed,accepted")).await.expect(StatusCode::OK).body);
+    let done = decode(
+        &get(&router, &format!("{base}?status=completed,accepted"))
+            .await
+            .expect(StatusCode::OK)
+            .body,
+    );
     assert_eq!(done["parks"].len(), 2);
     assert!(!done.contains_key("compounds"));
-    assert!(done.contains_key("district"), "base layers are not filtered");
-    let kind = decode(&get(&router, &format!("{base}?kind=alley")).await.expect(StatusCode::OK).body);
+    assert!(
+        done.contains_key("district"),
+        "base layers are not filtered"
+    );
+    let kind = decode(
+        &get(&router, &format!("{base}?kind=alley"))
+            .await
+            .expect(StatusCode::OK)
+            .body,
+    );
     assert_eq!(kind["roads"].len(), 1);
-    let late = decode(&get(&router, &format!("{base}?late=true")).await.expect(StatusCode::OK).body);
+    let late = decode(
+        &get(&router, &format!("{base}?late=true"))
+            .await
+            .expect(StatusCode::OK)
+            .body,
+    );
     let late_ids: HashSet<u64> = late["site_points"].iter().filter_map(|f| f.id).collect();
     assert_eq!(late_ids, HashSet::from([102, 201, 302]));
-    let east = decode(&get(&router, &format!("{base}?subdistrict=999002")).await.expect(StatusCode::OK).body);
-    assert!(east["site_points"].iter().all(|f| tag(f, "subdistrict") == Some(&TagValue::String("东街道".into()))));
+    let east = decode(
+        &get(&router, &format!("{base}?subdistrict=999002"))
+            .await
+            .expect(StatusCode::OK)
+            .body,
+    );
+    assert!(
+        east["site_points"]
+            .iter()
+            .all(|f| tag(f, "subdistrict") == Some(&TagValue::String("东街道".into())))
+    );
 }
 
 #[tokio::test]
@@ -213,19 +340,49 @@ async fn gzip_etag_and_not_modified() {
     let plain = get(&router, uri).await;
     plain.expect(StatusCode::OK);
     let etag = plain.header("etag").expect("etag").to_owned();
-    assert!(etag.starts_with('"') && etag.ends_with('"'), "strong etag: {etag}");
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "strong etag: {etag}"
+    );
     assert!(plain.header("cache-control").is_some());
-    let gz = send(&router, Request::get(uri).header("accept-encoding", "gzip, br").body(Body::empty()).unwrap()).await;
+    let gz = send(
+        &router,
+        Request::get(uri)
+            .header("accept-encoding", "gzip, br")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     gz.expect(StatusCode::OK);
     assert_eq!(gz.header("content-encoding"), Some("gzip"));
-    assert_ne!(gz.header("etag"), Some(etag.as_str()), "each encoding has its own strong etag");
+    assert_ne!(
+        gz.header("etag"),
+        Some(etag.as_str()),
+        "each encoding has its own strong etag"
+    );
     let mut unzipped = Vec::new();
-    flate2::read::GzDecoder::new(gz.body.as_slice()).read_to_end(&mut unzipped).unwrap();
+    flate2::read::GzDecoder::new(gz.body.as_slice())
+        .read_to_end(&mut unzipped)
+        .unwrap();
     assert_eq!(unzipped, plain.body);
-    let again = send(&router, Request::get(uri).header("if-none-match", etag.as_str()).body(Body::empty()).unwrap()).await;
+    let again = send(
+        &router,
+        Request::get(uri)
+            .header("if-none-match", etag.as_str())
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     again.expect(StatusCode::NOT_MODIFIED);
     assert!(again.body.is_empty());
-    let other = send(&router, Request::get(uri).header("if-none-match", "\"0000\"").body(Body::empty()).unwrap()).await;
+    let other = send(
+        &router,
+        Request::get(uri)
+            .header("if-none-match", "\"0000\"")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     other.expect(StatusCode::OK);
 }
 
@@ -233,15 +390,40 @@ async fn gzip_etag_and_not_modified() {
 async fn tilejson_describes_the_tiles() {
     let dir = fixture_dir();
     let router = router(dir.path());
-    let tj = get(&router, "/tiles.json").await.expect(StatusCode::OK).json();
+    let tj = get(&router, "/tiles.json")
+        .await
+        .expect(StatusCode::OK)
+        .json();
     assert_eq!(tj["tilejson"], "3.0.0");
     assert_eq!(tj["tiles"][0], "http://test.local/tiles/{z}/{x}/{y}.mvt");
     assert_eq!(tj["minzoom"], 0);
     assert_eq!(tj["maxzoom"], 22);
-    let b: Vec<f64> = tj["bounds"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-    assert!((b[0] - 123.40).abs() < 1e-9 && (b[3] - 41.84).abs() < 1e-9, "{b:?}");
-    let layers: Vec<&str> = tj["vector_layers"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
-    for l in ["district", "subdistricts", "streets", "roads", "compounds", "parks", "plazas", "site_points"] {
+    let b: Vec<f64> = tj["bounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(
+        (b[0] - 123.40).abs() < 1e-9 && (b[3] - 41.84).abs() < 1e-9,
+        "{b:?}"
+    );
+    let layers: Vec<&str> = tj["vector_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    for l in [
+        "district",
+        "subdistricts",
+        "streets",
+        "roads",
+        "compounds",
+        "parks",
+        "plazas",
+        "site_points",
+    ] {
         assert!(layers.contains(&l), "{l}");
     }
     assert_eq!(tj["vector_layers"][4]["fields"]["open"], "Boolean");

@@ -1,7 +1,10 @@
 //! Shared helpers of the integration tests: small named fixture data sets written to temp
 //! directories, the router over them, and request helpers that print status and body on
 //! failure.
-#![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the helpers"
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -27,14 +30,28 @@ pub fn default_data() -> PathBuf {
 
 /// A closed square polygon ring of side `d` degrees with its south-west corner at (lng, lat).
 pub fn gj_square(lng: f64, lat: f64, d: f64) -> Value {
-    json!([[[lng, lat], [lng + d, lat], [lng + d, lat + d], [lng, lat + d], [lng, lat]]])
+    json!([[
+        [lng, lat],
+        [lng + d, lat],
+        [lng + d, lat + d],
+        [lng, lat + d],
+        [lng, lat]
+    ]])
 }
 
 fn fc(features: Vec<Value>) -> Value {
     json!({"type": "FeatureCollection", "features": features})
 }
 
-fn site(id: &str, fid: u64, kind: &str, status: &str, progress: u8, geometry: Value, extra: Value) -> Value {
+fn site(
+    id: &str,
+    fid: u64,
+    kind: &str,
+    status: &str,
+    progress: u8,
+    geometry: Value,
+    extra: Value,
+) -> Value {
     let mut props = json!({
         "fid": fid, "name": format!("测试{id}"), "kind": kind, "subdistrict": if fid % 2 == 0 { "西街道" } else { "东街道" },
         "subdistrict_code": if fid % 2 == 0 { "999001" } else { "999002" }, "status": status, "progress": progress,
@@ -52,7 +69,9 @@ fn site(id: &str, fid: u64, kind: &str, status: &str, progress: u8, geometry: Va
 /// sub-districts, two streets, a landmark, and five sites (an open park, a park under
 /// construction, a compound with a courtyard hole, a road crossing the district, an alley).
 pub fn write_two_parks_compound_road(dir: &Path) {
-    let w = |name: &str, v: Value| std::fs::write(dir.join(name), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    let w = |name: &str, v: Value| {
+        std::fs::write(dir.join(name), serde_json::to_string_pretty(&v).unwrap()).unwrap()
+    };
     w(
         "plan.json",
         json!({"district_code": "999", "district_name": "测试区", "source": "test fixture",
@@ -62,8 +81,10 @@ pub fn write_two_parks_compound_road(dir: &Path) {
     );
     w(
         "district.geojson",
-        fc(vec![json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": gj_square(123.40, 41.80, 0.04)},
-            "properties": {"name": "测试区", "code": "999", "geometry": "real"}})]),
+        fc(vec![
+            json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": gj_square(123.40, 41.80, 0.04)},
+            "properties": {"name": "测试区", "code": "999", "geometry": "real"}}),
+        ]),
     );
     w(
         "subdistricts.geojson",
@@ -85,8 +106,10 @@ pub fn write_two_parks_compound_road(dir: &Path) {
     );
     w(
         "landmarks.geojson",
-        fc(vec![json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [123.43, 41.835]},
-            "properties": {"name": "测试地标", "kind": "park", "geometry": "real"}})]),
+        fc(vec![
+            json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [123.43, 41.835]},
+            "properties": {"name": "测试地标", "kind": "park", "geometry": "real"}}),
+        ]),
     );
     let compound = json!({"type": "Polygon", "coordinates": [
         [[123.405, 41.825], [123.408, 41.825], [123.408, 41.828], [123.405, 41.828], [123.405, 41.825]],
@@ -94,12 +117,60 @@ pub fn write_two_parks_compound_road(dir: &Path) {
     w(
         "sites.geojson",
         fc(vec![
-            site("park-001", 101, "pocket_park", "completed", 100, json!({"type": "Polygon", "coordinates": gj_square(123.410, 41.810, 0.0005)}), json!({})),
-            site("park-002", 102, "pocket_park", "under_construction", 40, json!({"type": "Polygon", "coordinates": gj_square(123.430, 41.830, 0.0004)}), json!({})),
-            site("park-003", 103, "pocket_park", "accepted", 100, json!({"type": "Polygon", "coordinates": gj_square(123.4355, 41.8105, 0.0006)}), json!({})),
-            site("compound-001", 201, "compound", "design", 5, compound, json!({"households": 420, "built_year": 1988, "community": "测试社区", "community_code": "999001001"})),
-            site("road-01", 302, "road", "under_construction", 60, json!({"type": "LineString", "coordinates": [[123.401, 41.815], [123.439, 41.815]]}), json!({})),
-            site("alley-001", 401, "alley", "planned", 0, json!({"type": "LineString", "coordinates": [[123.425, 41.833], [123.427, 41.834]]}), json!({"planned_finish": "2027-06-30"})),
+            site(
+                "park-001",
+                101,
+                "pocket_park",
+                "completed",
+                100,
+                json!({"type": "Polygon", "coordinates": gj_square(123.410, 41.810, 0.0005)}),
+                json!({}),
+            ),
+            site(
+                "park-002",
+                102,
+                "pocket_park",
+                "under_construction",
+                40,
+                json!({"type": "Polygon", "coordinates": gj_square(123.430, 41.830, 0.0004)}),
+                json!({}),
+            ),
+            site(
+                "park-003",
+                103,
+                "pocket_park",
+                "accepted",
+                100,
+                json!({"type": "Polygon", "coordinates": gj_square(123.4355, 41.8105, 0.0006)}),
+                json!({}),
+            ),
+            site(
+                "compound-001",
+                201,
+                "compound",
+                "design",
+                5,
+                compound,
+                json!({"households": 420, "built_year": 1988, "community": "测试社区", "community_code": "999001001"}),
+            ),
+            site(
+                "road-01",
+                302,
+                "road",
+                "under_construction",
+                60,
+                json!({"type": "LineString", "coordinates": [[123.401, 41.815], [123.439, 41.815]]}),
+                json!({}),
+            ),
+            site(
+                "alley-001",
+                401,
+                "alley",
+                "planned",
+                0,
+                json!({"type": "LineString", "coordinates": [[123.425, 41.833], [123.427, 41.834]]}),
+                json!({"planned_finish": "2027-06-30"}),
+            ),
         ]),
     );
 }
@@ -144,13 +215,23 @@ pub struct Reply {
 impl Reply {
     /// The body as JSON, panicking with status and body if it is not.
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: status {} body {}", self.status, String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{e}: status {} body {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     /// Asserts the status, printing the body when it differs.
     pub fn expect(&self, status: StatusCode) -> &Reply {
-        assert_eq!(self.status, status, "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(
+            self.status,
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
         self
     }
 
@@ -165,13 +246,30 @@ pub async fn send(router: &Router, req: Request<Body>) -> Reply {
     let resp: Response<Body> = router.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply { status, headers, body }
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// GET `uri` through the router.
 pub async fn get(router: &Router, uri: &str) -> Reply {
-    send(router, Request::get(uri).header("host", "test.local").body(Body::empty()).unwrap()).await
+    send(
+        router,
+        Request::get(uri)
+            .header("host", "test.local")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
 }
 
 /// Serves `router` on a free 127.0.0.1 port in the background and returns the address.
@@ -188,19 +286,40 @@ pub async fn serve(router: Router) -> std::net::SocketAddr {
 pub fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut lines = head.lines();
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        })
         .collect();
     let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+    if headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
+    {
         body = dechunk(&body);
     }
     (status, headers, body)
@@ -209,8 +328,11 @@ pub fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<(String, St
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else { break };
-        let size = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
+        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
         if size == 0 {
             break;
         }

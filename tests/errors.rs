@@ -1,0 +1,382 @@
+//! The bad-input matrix: every case gets a 4xx with a JSON `{"error", "message"}` body that
+//! says what was wrong, and never a 5xx or a panic.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{fixture_dir, get, router, send};
+
+/// (uri, expected status, expected error code, a word the message must contain)
+const CASES: &[(&str, u16, &str, &str)] = &[
+    // Tiles: zoom, grid, numbers, format, filters.
+    ("/tiles/23/0/0.mvt", 404, "zoom_out_of_range", "zoom 23"),
+    ("/tiles/99999999999/0/0.mvt", 400, "invalid_parameter", "z"),
+    ("/tiles/3/8/0.mvt", 400, "invalid_parameter", "outside"),
+    ("/tiles/3/0/8.mvt", 400, "invalid_parameter", "outside"),
+    (
+        "/tiles/22/4194304/0.mvt",
+        400,
+        "invalid_parameter",
+        "outside",
+    ),
+    ("/tiles/-1/0/0.mvt", 400, "invalid_parameter", "z"),
+    ("/tiles/a/0/0.mvt", 400, "invalid_parameter", "z"),
+    ("/tiles/3/x/0.mvt", 400, "invalid_parameter", "x"),
+    ("/tiles/3/0/1.5.mvt", 400, "invalid_parameter", "y"),
+    ("/tiles/3/0/%20.mvt", 400, "invalid_parameter", "y"),
+    ("/tiles/3/0/0.pbf", 404, "unknown_format", ".mvt"),
+    ("/tiles/3/0/0", 404, "unknown_format", ".mvt"),
+    (
+        "/tiles/3/0/0.mvt?status=done",
+        400,
+        "invalid_parameter",
+        "status",
+    ),
+    (
+        "/tiles/3/0/0.mvt?kind=park",
+        400,
+        "invalid_parameter",
+        "kind",
+    ),
+    (
+        "/tiles/3/0/0.mvt?subdistrict=nowhere",
+        400,
+        "invalid_parameter",
+        "subdistrict",
+    ),
+    (
+        "/tiles/3/0/0.mvt?late=yes",
+        400,
+        "invalid_parameter",
+        "late",
+    ),
+    (
+        "/tiles/3/0/0.mvt?zoom=3",
+        400,
+        "invalid_parameter",
+        "unknown parameter",
+    ),
+    (
+        "/tiles/3/0/0.mvt?status=planned&status=design",
+        400,
+        "invalid_parameter",
+        "more than once",
+    ),
+    (
+        "/tiles.json?x=1",
+        400,
+        "invalid_parameter",
+        "unknown parameter",
+    ),
+    // OGC API: collections, ids, bbox, limit, offset, formats.
+    ("/ogc/collections/nope", 404, "unknown_collection", "nope"),
+    (
+        "/ogc/collections/nope/items",
+        404,
+        "unknown_collection",
+        "nope",
+    ),
+    (
+        "/ogc/collections/sites/items/nope",
+        404,
+        "unknown_feature",
+        "nope",
+    ),
+    (
+        "/ogc/collections/subdistricts/items/abc",
+        404,
+        "unknown_feature",
+        "abc",
+    ),
+    (
+        "/ogc/collections/sites/items?bbox=1,2,3",
+        400,
+        "invalid_parameter",
+        "four numbers",
+    ),
+    (
+        "/ogc/collections/sites/items?bbox=a,b,c,d",
+        400,
+        "invalid_parameter",
+        "not a number",
+    ),
+    (
+        "/ogc/collections/sites/items?bbox=124,41,123,42",
+        400,
+        "invalid_parameter",
+        "inverted",
+    ),
+    (
+        "/ogc/collections/sites/items?bbox=123,42,124,41",
+        400,
+        "invalid_parameter",
+        "inverted",
+    ),
+    (
+        "/ogc/collections/sites/items?bbox=-181,0,0,1",
+        400,
+        "invalid_parameter",
+        "longitudes",
+    ),
+    (
+        "/ogc/collections/sites/items?bbox=0,-91,1,1",
+        400,
+        "invalid_parameter",
+        "latitudes",
+    ),
+    (
+        "/ogc/collections/sites/items?bbox=0,0,1,NaN",
+        400,
+        "invalid_parameter",
+        "not a number",
+    ),
+    (
+        "/ogc/collections/sites/items?bbox=0,0,1,inf",
+        400,
+        "invalid_parameter",
+        "not a number",
+    ),
+    (
+        "/ogc/collections/sites/items?limit=0",
+        400,
+        "invalid_parameter",
+        "limit",
+    ),
+    (
+        "/ogc/collections/sites/items?limit=1001",
+        400,
+        "invalid_parameter",
+        "limit",
+    ),
+    (
+        "/ogc/collections/sites/items?limit=99999999999999999999999",
+        400,
+        "invalid_parameter",
+        "limit",
+    ),
+    (
+        "/ogc/collections/sites/items?limit=-5",
+        400,
+        "invalid_parameter",
+        "limit",
+    ),
+    (
+        "/ogc/collections/sites/items?offset=-1",
+        400,
+        "invalid_parameter",
+        "offset",
+    ),
+    (
+        "/ogc/collections/sites/items?f=html",
+        400,
+        "invalid_parameter",
+        "f must be json",
+    ),
+    (
+        "/ogc/collections/sites/items?bbox-crs=EPSG:3857",
+        400,
+        "invalid_parameter",
+        "bbox-crs",
+    ),
+    (
+        "/ogc/collections/streets/items?status=planned",
+        400,
+        "invalid_parameter",
+        "unknown parameter",
+    ),
+    (
+        "/ogc/collections/sites/items?%ZZ=1",
+        400,
+        "invalid_parameter",
+        "unknown parameter",
+    ),
+    // Nearest parks: lon/lat ranges, NaN, limits, scope.
+    (
+        "/api/parks/nearest",
+        400,
+        "invalid_parameter",
+        "lon is required",
+    ),
+    (
+        "/api/parks/nearest?lon=123.4",
+        400,
+        "invalid_parameter",
+        "lat is required",
+    ),
+    (
+        "/api/parks/nearest?lon=180.1&lat=41",
+        400,
+        "invalid_parameter",
+        "lon",
+    ),
+    (
+        "/api/parks/nearest?lon=-181&lat=41",
+        400,
+        "invalid_parameter",
+        "lon",
+    ),
+    (
+        "/api/parks/nearest?lon=123&lat=90.5",
+        400,
+        "invalid_parameter",
+        "lat",
+    ),
+    (
+        "/api/parks/nearest?lon=123&lat=-91",
+        400,
+        "invalid_parameter",
+        "lat",
+    ),
+    (
+        "/api/parks/nearest?lon=NaN&lat=41",
+        400,
+        "invalid_parameter",
+        "lon",
+    ),
+    (
+        "/api/parks/nearest?lon=123&lat=inf",
+        400,
+        "invalid_parameter",
+        "lat",
+    ),
+    (
+        "/api/parks/nearest?lon=east&lat=41",
+        400,
+        "invalid_parameter",
+        "lon must be a number",
+    ),
+    (
+        "/api/parks/nearest?lon=123&lat=41&limit=0",
+        400,
+        "invalid_parameter",
+        "limit",
+    ),
+    (
+        "/api/parks/nearest?lon=123&lat=41&limit=51",
+        400,
+        "invalid_parameter",
+        "limit",
+    ),
+    (
+        "/api/parks/nearest?lon=123&lat=41&limit=1000000000000",
+        400,
+        "invalid_parameter",
+        "limit",
+    ),
+    (
+        "/api/parks/nearest?lon=123&lat=41&include=closed",
+        400,
+        "invalid_parameter",
+        "include",
+    ),
+    // Sites, stats, unknown routes.
+    ("/api/sites/nope", 404, "unknown_site", "nope"),
+    (
+        "/api/sites/..%2F..%2Fetc",
+        400,
+        "invalid_parameter",
+        "not a site id",
+    ),
+    (
+        "/api/sites/a%20b",
+        400,
+        "invalid_parameter",
+        "not a site id",
+    ),
+    (
+        "/api/stats?as_of=yesterday",
+        400,
+        "invalid_parameter",
+        "as_of",
+    ),
+    (
+        "/api/stats?as_of=2026-02-30",
+        400,
+        "invalid_parameter",
+        "as_of",
+    ),
+    (
+        "/api/stats?foo=1",
+        400,
+        "invalid_parameter",
+        "unknown parameter",
+    ),
+    ("/no/such/route", 404, "unknown_route", "no such route"),
+];
+
+#[tokio::test]
+async fn every_bad_input_gets_a_clear_4xx() {
+    let dir = fixture_dir();
+    let router = router(dir.path());
+    for &(uri, status, code, word) in CASES {
+        let r = get(&router, uri).await;
+        assert_eq!(
+            r.status.as_u16(),
+            status,
+            "{uri}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.header("content-type"), Some("application/json"), "{uri}");
+        let body = r.json();
+        assert_eq!(body["error"], code, "{uri}: {body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(word),
+            "{uri}: message {message:?} should mention {word:?}"
+        );
+        assert!(
+            !message.contains("src/") && !message.contains("panicked"),
+            "{uri}: leaks internals"
+        );
+    }
+    // The service is still answering after all of it.
+    get(&router, "/health").await.expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn wrong_methods_are_405_json() {
+    let dir = fixture_dir();
+    let router = router(dir.path());
+    for uri in ["/tiles/0/0/0.mvt", "/api/stats", "/ogc/collections"] {
+        let r = send(&router, Request::post(uri).body(Body::from("{}")).unwrap()).await;
+        r.expect(StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.json()["error"], "method_not_allowed");
+    }
+}
+
+#[test]
+fn bad_data_fails_at_load_naming_file_and_feature() {
+    let dir = fixture_dir();
+    let sites = dir.path().join("sites.geojson");
+    let text = std::fs::read_to_string(&sites).unwrap();
+    std::fs::write(
+        &sites,
+        text.replacen("\"progress\": 40", "\"progress\": 140", 1),
+    )
+    .unwrap();
+    let err = renewal_map::load::load_dataset(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sites.geojson") && err.contains("park-002") && err.contains("progress"),
+        "{err}"
+    );
+
+    let dir = fixture_dir();
+    std::fs::write(dir.path().join("streets.geojson"), "{\"type\": \"FeatureCollection\", \"features\": [{\"type\": \"Feature\", \"geometry\": {\"type\": \"LineString\", \"coordinates\": [[500, 41], [123, 41]]}, \"properties\": {\"name\": \"x\", \"geometry\": \"illustrative\"}}]}").unwrap();
+    let err = renewal_map::load::load_dataset(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("streets.geojson") && err.contains("feature #0") && err.contains("WGS84"),
+        "{err}"
+    );
+
+    let dir = fixture_dir();
+    std::fs::write(dir.path().join("plan.json"), "{not json").unwrap();
+    let err = renewal_map::load::load_dataset(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("plan.json") && err.contains("JSON"), "{err}");
+}
