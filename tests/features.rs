@@ -72,7 +72,7 @@ async fn landing_conformance_and_collections() {
 fn ids(fc: &Value) -> Vec<String> {
     fc["features"]
         .as_array()
-        .unwrap()
+        .expect("features array")
         .iter()
         .map(|f| f["id"].to_string().trim_matches('"').to_owned())
         .collect()
@@ -170,7 +170,7 @@ async fn bbox_selects_by_geometry_not_envelope() {
 }
 
 fn fc_len(fc: &Value) -> usize {
-    fc["features"].as_array().unwrap().len()
+    fc["features"].as_array().expect("features array").len()
 }
 
 #[tokio::test]

@@ -46,7 +46,7 @@ fn brute_force_m(p: Point<f64>, g: &Geometry<f64>) -> f64 {
             let n = 64;
             let k = (0..=n)
                 .min_by(|&a, &b| f(a as f64 / n as f64).total_cmp(&f(b as f64 / n as f64)))
-                .unwrap();
+                .unwrap_or(0);
             let (mut lo, mut hi) = (
                 ((k as f64) - 1.0).max(0.0) / n as f64,
                 ((k as f64) + 1.0).min(n as f64) / n as f64,

@@ -10,7 +10,7 @@ use common::{default_data, fixture_dir, get, router};
 use serde_json::Value;
 
 fn read(path: &std::path::Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(path).expect("data file")).expect("JSON")
 }
 
 fn is_done(status: &str) -> bool {

@@ -5,6 +5,10 @@
     dead_code,
     reason = "each test binary uses a different subset of the helpers"
 )]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly, with the error"
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -53,8 +57,8 @@ fn site(
     extra: Value,
 ) -> Value {
     let mut props = json!({
-        "fid": fid, "name": format!("测试{id}"), "kind": kind, "subdistrict": if fid % 2 == 0 { "西街道" } else { "东街道" },
-        "subdistrict_code": if fid % 2 == 0 { "999001" } else { "999002" }, "status": status, "progress": progress,
+        "fid": fid, "name": format!("测试{id}"), "kind": kind, "subdistrict": if fid.is_multiple_of(2) { "西街道" } else { "东街道" },
+        "subdistrict_code": if fid.is_multiple_of(2) { "999001" } else { "999002" }, "status": status, "progress": progress,
         "investment_wan": 100.0, "programme": "construction", "project_id": format!("C-{fid}"),
         "planned_start": "2025-03-01", "planned_finish": "2026-06-30", "updated_at": "2026-10-01T08:00:00Z",
         "geometry": "illustrative"
@@ -327,10 +331,7 @@ pub fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<(String, St
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
         let size =
             usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
         if size == 0 {
