@@ -5,7 +5,7 @@ use geo::{BoundingRect, Geometry, Intersects, Rect};
 use serde_json::{Map, Value, json};
 
 use crate::mercator::{MercRect, project};
-use crate::model::{BaseFeature, BaseKind, Date, RenewalKind, Site, SiteFilter};
+use crate::model::{BaseFeature, BaseKind, Date, RenewalKind, Site, SiteFilter, Timestamp};
 use crate::snapshot::Snapshot;
 
 /// A feature collection served by the OGC API.
@@ -120,6 +120,9 @@ pub struct ItemsQuery {
     pub bbox: Option<[f64; 4]>,
     /// Site filter (ignored by base-map collections).
     pub filter: SiteFilter,
+    /// Only sites last updated within this closed interval (OGC `datetime`); `None` ends are
+    /// open. Base-map features have no time and are not filtered.
+    pub updated: Option<(Option<Timestamp>, Option<Timestamp>)>,
     /// Page size.
     pub limit: usize,
     /// Features to skip.
@@ -170,7 +173,15 @@ pub fn items(snap: &Snapshot, coll: Collection, q: &ItemsQuery, today: Date) -> 
     if let Some(kinds) = coll.site_kinds() {
         let matching: Vec<usize> = candidates
             .into_iter()
-            .filter(|&i| kinds.contains(&snap.sites[i].kind) && q.filter.matches(&snap.sites[i]))
+            .filter(|&i| {
+                let s = &snap.sites[i];
+                kinds.contains(&s.kind)
+                    && q.filter.matches(s)
+                    && q.updated.is_none_or(|(from, to)| {
+                        from.is_none_or(|f| s.updated_at >= f)
+                            && to.is_none_or(|t| s.updated_at <= t)
+                    })
+            })
             .collect();
         let features = matching
             .iter()

@@ -4,7 +4,7 @@
 //! Everything is checked here, once, at start-up: a bad file or feature stops the service
 //! with a [`LoadError`] that names the file and the feature. Depends on `model` only.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use geo::{Geodesic, GeodesicArea, Geometry, Length, LineString, Polygon};
@@ -74,7 +74,7 @@ pub fn load_dataset(dir: &Path) -> Result<Dataset, LoadError> {
     if landmarks.exists() {
         load_base(&landmarks, BaseKind::Landmark, &mut base)?;
     }
-    let sites = load_sites(&dir.join(files::SITES), &subdistricts)?;
+    let sites = load_sites(&dir.join(files::SITES), &subdistricts, &plan)?;
     Ok(Dataset {
         plan,
         subdistricts,
@@ -107,6 +107,10 @@ fn load_plan(file: &Path) -> Result<Plan, LoadError> {
             "plan",
             "park_service_radii_m must be positive metres",
         ));
+    }
+    let programmes: HashSet<_> = plan.programmes.iter().map(|p| p.programme).collect();
+    if programmes.len() != plan.programmes.len() {
+        return Err(invalid(file, "plan", "a programme is listed twice"));
     }
     Ok(plan)
 }
@@ -159,6 +163,13 @@ fn read_feature(file: &Path, i: usize, f: &Value) -> Result<RawFeature, LoadErro
     let label = id
         .as_ref()
         .map_or_else(|| format!("feature #{i}"), |id| format!("feature {id:?}"));
+    if !rings_closed(f.get("geometry")) {
+        return Err(invalid(
+            file,
+            &label,
+            "polygon ring is not closed (first and last positions differ)",
+        ));
+    }
     let feature: geojson::Feature =
         serde_json::from_value(f.clone()).map_err(|e| invalid(file, &label, e))?;
     let Some(g) = feature.geometry else {
@@ -172,6 +183,27 @@ fn read_feature(file: &Path, i: usize, f: &Value) -> Result<RawFeature, LoadErro
         props: feature.properties.unwrap_or_default(),
         geometry,
     })
+}
+
+/// Whether every polygon ring of a raw GeoJSON geometry repeats its first position last
+/// (RFC 7946 §3.1.6); geo-types would silently close them.
+fn rings_closed(geometry: Option<&Value>) -> bool {
+    let Some(g) = geometry else { return true };
+    let ring_closed = |r: &Value| {
+        r.as_array()
+            .is_none_or(|pts| pts.len() < 2 || pts.first() == pts.last())
+    };
+    let polygon_closed = |p: &Value| {
+        p.as_array()
+            .is_none_or(|rings| rings.iter().all(ring_closed))
+    };
+    match (g.get("type").and_then(Value::as_str), g.get("coordinates")) {
+        (Some("Polygon"), Some(c)) => polygon_closed(c),
+        (Some("MultiPolygon"), Some(c)) => {
+            c.as_array().is_none_or(|ps| ps.iter().all(polygon_closed))
+        }
+        _ => true,
+    }
 }
 
 /// Checks WGS84 ranges and ring/line shapes so that later stages can trust the geometry.
@@ -189,28 +221,29 @@ fn check_geometry(g: &Geometry<f64>) -> Result<(), String> {
             ));
         }
     }
-    let line_ok = |l: &LineString<f64>| l.0.len() >= 2;
-    let ring_ok = |l: &LineString<f64>| l.0.len() >= 4 && l.is_closed();
-    let poly_ok = |p: &Polygon<f64>| ring_ok(p.exterior()) && p.interiors().iter().all(ring_ok);
-    let ok =
-        match g {
-            Geometry::Point(_) => true,
-            Geometry::LineString(l) => line_ok(l),
-            Geometry::MultiLineString(m) => !m.0.is_empty() && m.0.iter().all(line_ok),
-            Geometry::Polygon(p) => poly_ok(p),
-            Geometry::MultiPolygon(m) => !m.0.is_empty() && m.0.iter().all(poly_ok),
-            _ => return Err(
+    use geo::{Area, Validation};
+    // Two distinct points make a line; rings are closed by the GeoJSON check in
+    // `rings_closed`, and must be simple, non-degenerate and holes inside the exterior.
+    let line_ok = |l: &LineString<f64>| l.0.windows(2).any(|w| w[0] != w[1]);
+    let poly_ok =
+        |p: &Polygon<f64>| p.exterior().0.len() >= 4 && p.unsigned_area() > 0.0 && p.is_valid();
+    let ok = match g {
+        Geometry::Point(_) => true,
+        Geometry::LineString(l) => line_ok(l),
+        Geometry::MultiLineString(m) => !m.0.is_empty() && m.0.iter().all(line_ok),
+        Geometry::Polygon(p) => poly_ok(p),
+        Geometry::MultiPolygon(m) => !m.0.is_empty() && m.0.iter().all(poly_ok),
+        _ => {
+            return Err(
                 "unsupported geometry type (use Point, LineString, Polygon or their Multi forms)"
                     .into(),
-            ),
-        };
+            );
+        }
+    };
     if ok {
         Ok(())
     } else {
-        Err(
-            "line with fewer than 2 points, or polygon ring not closed / fewer than 4 points"
-                .into(),
-        )
+        Err("line without two distinct points, or polygon that is empty, self-intersecting, or has a hole outside its exterior".into())
     }
 }
 
@@ -323,18 +356,60 @@ fn load_base(
     Ok(subdistricts)
 }
 
-fn load_sites(file: &Path, subdistricts: &[SubDistrict]) -> Result<Vec<Site>, LoadError> {
+fn load_sites(
+    file: &Path,
+    subdistricts: &[SubDistrict],
+    plan: &Plan,
+) -> Result<Vec<Site>, LoadError> {
     let mut ids = HashSet::new();
     let mut fids = HashSet::new();
-    let codes: BTreeSet<&str> = subdistricts.iter().map(|s| s.code.as_str()).collect();
+    let names: HashMap<&str, &str> = subdistricts
+        .iter()
+        .map(|s| (s.code.as_str(), s.name.as_str()))
+        .collect();
+    let mut project_programme: HashMap<String, crate::model::Programme> = HashMap::new();
     let mut sites = Vec::new();
     for f in read_features(file)? {
         let site = site_from_feature(file, &f)?;
-        if !codes.contains(site.subdistrict_code.as_str()) {
+        match names.get(site.subdistrict_code.as_str()) {
+            None => {
+                return Err(invalid(
+                    file,
+                    &f.label,
+                    format!("unknown subdistrict_code {:?}", site.subdistrict_code),
+                ));
+            }
+            Some(name) if *name != site.subdistrict => {
+                return Err(invalid(
+                    file,
+                    &f.label,
+                    format!(
+                        "subdistrict {:?} is not the name of code {} ({name})",
+                        site.subdistrict, site.subdistrict_code
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+        if !plan
+            .programmes
+            .iter()
+            .any(|p| p.programme == site.programme)
+        {
             return Err(invalid(
                 file,
                 &f.label,
-                format!("unknown subdistrict_code {:?}", site.subdistrict_code),
+                format!("programme {} is not in the plan", site.programme.as_str()),
+            ));
+        }
+        let programme = *project_programme
+            .entry(site.project_id.clone())
+            .or_insert(site.programme);
+        if programme != site.programme {
+            return Err(invalid(
+                file,
+                &f.label,
+                format!("project {} is in two programmes", site.project_id),
             ));
         }
         if !ids.insert(site.id.clone()) {

@@ -15,6 +15,9 @@ use crate::snapshot::Snapshot;
 /// Equatorial circumference of the WGS84 ellipsoid in metres (Web Mercator's world width).
 const WORLD_M: f64 = 40_075_016.685_578_49;
 
+/// How far (degrees) outside the data's bounds a query may be for the early stop to apply.
+const NEAR_DEG: f64 = 1.0;
+
 /// Which parks a nearest query considers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParkScope {
@@ -46,14 +49,19 @@ pub fn nearest_parks(
     let mut best: Vec<NearbyPark> = Vec::new();
     // Mercator stretches distance by 1/cos(lat); cos of the extreme latitude the data reaches
     // (plus the query's) bounds the shrink factor, less 1% for the ellipsoid.
-    let [_, south, _, north] = fixed.lnglat_bounds;
+    // The bound holds for queries near the data, where paths are short and nearly straight
+    // in Mercator; from farther away (great circles bend poleward, or wrap the antimeridian)
+    // every park is measured.
+    let [west, south, east, north] = fixed.lnglat_bounds;
+    let near = (west - NEAR_DEG..=east + NEAR_DEG).contains(&lng)
+        && (south - NEAR_DEG..=north + NEAR_DEG).contains(&lat);
     let max_abs_lat = south.abs().max(north.abs()).max(lat.abs()).min(89.0);
     let to_lower_bound_m = WORLD_M * max_abs_lat.to_radians().cos() * 0.99;
     for (k, merc_d) in fixed.park_index.nearest(q) {
         if limit == 0 {
             break;
         }
-        if best.len() == limit && merc_d * to_lower_bound_m > best[limit - 1].distance_m {
+        if near && best.len() == limit && merc_d * to_lower_bound_m > best[limit - 1].distance_m {
             break;
         }
         let site = &snap.sites[fixed.park_positions[k]];
@@ -101,7 +109,13 @@ pub fn distance_to_area_m(p: Point<f64>, g: &Geometry<f64>) -> f64 {
         _ => return f64::INFINITY,
     };
     let k = p.y().to_radians().cos();
-    let local = |c: Coord<f64>| [(c.x - p.x()) * k, c.y - p.y()];
+    // Longitude differences wrapped to -180..180, so the frame holds across the antimeridian.
+    let local = |c: Coord<f64>| {
+        [
+            ((c.x - p.x() + 540.0).rem_euclid(360.0) - 180.0) * k,
+            c.y - p.y(),
+        ]
+    };
     let mut best = f64::INFINITY;
     for ring in rings {
         for seg in ring.lines() {

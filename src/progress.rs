@@ -16,7 +16,8 @@ pub type StatusCounts = BTreeMap<&'static str, u32>;
 /// The progress report behind `/api/stats`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Progress {
-    /// The date lateness is measured against.
+    /// The date lateness is measured against (today, or the `late_as_of` asked for). The
+    /// other figures are always the current state.
     pub as_of: Date,
     /// District code.
     pub district_code: String,

@@ -144,10 +144,28 @@ const CASES: &[(&str, u16, &str, &str)] = &[
         "limit",
     ),
     (
-        "/ogc/collections/sites/items?limit=1001",
+        "/ogc/collections/sites/items?bbox=1,2,x,3,4,5",
         400,
         "invalid_parameter",
-        "limit",
+        "four numbers",
+    ),
+    (
+        "/ogc/collections/sites/items?datetime=yesterday",
+        400,
+        "invalid_parameter",
+        "datetime",
+    ),
+    (
+        "/ogc/collections/sites/items?datetime=2026-10-02/2026-10-01",
+        400,
+        "invalid_parameter",
+        "before it starts",
+    ),
+    (
+        "/ogc/collections/sites/items?datetime=..",
+        400,
+        "invalid_parameter",
+        "datetime",
     ),
     (
         "/ogc/collections/sites/items?limit=99999999999999999999999",
@@ -285,16 +303,16 @@ const CASES: &[(&str, u16, &str, &str)] = &[
         "not a site id",
     ),
     (
-        "/api/stats?as_of=yesterday",
+        "/api/stats?late_as_of=yesterday",
         400,
         "invalid_parameter",
-        "as_of",
+        "late_as_of",
     ),
     (
-        "/api/stats?as_of=2026-02-30",
+        "/api/stats?late_as_of=2026-02-30",
         400,
         "invalid_parameter",
-        "as_of",
+        "late_as_of",
     ),
     (
         "/api/stats?foo=1",
@@ -379,4 +397,106 @@ fn bad_data_fails_at_load_naming_file_and_feature() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("plan.json") && err.contains("JSON"), "{err}");
+}
+
+#[tokio::test]
+async fn static_files_serve_the_page_and_nothing_private() {
+    let dir = fixture_dir();
+    let router = router(dir.path());
+    let page = get(&router, "/").await;
+    page.expect(StatusCode::OK);
+    assert!(
+        String::from_utf8_lossy(&page.body).contains("<html"),
+        "the page"
+    );
+    let long = format!("/{}", "a".repeat(300));
+    for uri in [
+        long.as_str(),
+        "/package.json",
+        "/package-lock.json",
+        "/node_modules/maplibre-gl/package.json",
+        "/missing.js",
+    ] {
+        let r = get(&router, uri).await;
+        r.expect(StatusCode::NOT_FOUND);
+        assert_eq!(r.json()["error"], "unknown_route", "{uri}");
+    }
+    for method in ["POST", "DELETE", "PUT"] {
+        let r = send(
+            &router,
+            Request::builder()
+                .method(method)
+                .uri("/nope")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        r.expect(StatusCode::NOT_FOUND);
+        assert_eq!(r.json()["error"], "unknown_route");
+    }
+}
+
+/// Changes one site of the fixture with `edit` and returns the load error.
+fn load_error_with(id: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let dir = fixture_dir();
+    let path = dir.path().join("sites.geojson");
+    let mut fc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("fixture");
+    let site = fc["features"]
+        .as_array_mut()
+        .expect("fixture")
+        .iter_mut()
+        .find(|f| f["id"] == id)
+        .expect("fixture");
+    edit(site);
+    std::fs::write(&path, fc.to_string()).expect("fixture");
+    renewal_map::load::load_dataset(dir.path())
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn invalid_geometry_and_inconsistent_sites_fail_at_load() {
+    use serde_json::json;
+    let err = load_error_with("park-001", |f| {
+        f["geometry"]["coordinates"][0]
+            .as_array_mut()
+            .unwrap()
+            .pop();
+    });
+    assert!(
+        err.contains("park-001") && err.contains("not closed"),
+        "{err}"
+    );
+    let err = load_error_with("park-001", |f| {
+        f["geometry"]["coordinates"] = json!([[
+            [123.41, 41.81],
+            [123.411, 41.811],
+            [123.411, 41.81],
+            [123.41, 41.811],
+            [123.41, 41.81]
+        ]]);
+    });
+    assert!(
+        err.contains("park-001") && err.contains("self-intersecting"),
+        "{err}"
+    );
+    let err = load_error_with("road-01", |f| {
+        f["geometry"]["coordinates"] = json!([[123.401, 41.815], [123.401, 41.815]]);
+    });
+    assert!(
+        err.contains("road-01") && err.contains("two distinct points"),
+        "{err}"
+    );
+    let err = load_error_with("park-001", |f| {
+        f["properties"]["subdistrict"] = json!("西街道")
+    });
+    assert!(
+        err.contains("park-001") && err.contains("not the name of code"),
+        "{err}"
+    );
+    let err = load_error_with("park-001", |f| {
+        f["properties"]["programme"] = json!("maintenance")
+    });
+    assert!(err.contains("not in the plan"), "{err}");
 }

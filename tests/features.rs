@@ -66,7 +66,20 @@ async fn landing_conformance_and_collections() {
         "http://test.local/ogc/collections/parks/items"
     );
     assert_eq!(parks["extent"]["spatial"]["bbox"][0][0], 123.40);
-    get(&router, "/ogc/api").await.expect(StatusCode::OK);
+    let api = get(&router, "/ogc/api").await.expect(StatusCode::OK).json();
+    assert_eq!(api["openapi"], "3.0.3");
+    let params = api["paths"]["/collections/{collectionId}/items"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters");
+    let limit = params
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .expect("limit documented");
+    assert_eq!(limit["schema"]["maximum"], 1000);
+    assert!(
+        params.iter().any(|p| p["name"] == "bbox")
+            && params.iter().any(|p| p["name"] == "datetime")
+    );
 }
 
 fn ids(fc: &Value) -> Vec<String> {
@@ -117,6 +130,38 @@ async fn items_are_rfc7946_and_filterable() {
         ids(&east),
         ["park-001", "park-003", "compound-001", "alley-001"]
     );
+    // OGC: a limit over the maximum is served at the maximum; the 3D bbox form is accepted.
+    let capped = get(&router, "/ogc/collections/sites/items?limit=5000")
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(capped["numberReturned"], 6);
+    let next_limit = capped["links"][0]["href"].as_str().unwrap();
+    assert!(next_limit.contains("limit=1000"), "{next_limit}");
+    let bbox3d = get(
+        &router,
+        "/ogc/collections/sites/items?bbox=123.4099,41.8099,0,123.4106,41.8106,100",
+    )
+    .await
+    .expect(StatusCode::OK)
+    .json();
+    assert_eq!(ids(&bbox3d), ["park-001"]);
+    // datetime filters on the last update (all fixture sites: 2026-10-01T08:00:00Z).
+    for (dt, n) in [
+        ("2026-10-01", 6),
+        ("2026-10-02/..", 0),
+        ("../2026-10-01T08:00:00Z", 6),
+        ("2026-09-01/2026-09-30", 0),
+    ] {
+        let fc = get(
+            &router,
+            &format!("/ogc/collections/sites/items?datetime={dt}"),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .json();
+        assert_eq!(fc["numberMatched"], n, "datetime={dt}");
+    }
     let late = get(&router, "/ogc/collections/sites/items?late=true")
         .await
         .expect(StatusCode::OK)

@@ -173,3 +173,18 @@ async fn api_lists_open_parks_by_distance_and_all_on_request() {
     );
     assert!(first["area_m2"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn far_queries_measure_every_park() {
+    // From the other side of the antimeridian, or far along the parallel, the Mercator bound
+    // does not hold; the answer must still be the true nearest.
+    let dir = fixture_dir();
+    let snap = snapshot(dir.path());
+    for (lng, lat) in [(-170.0, 41.8), (30.0, 41.85), (123.42, -60.0)] {
+        let got = nearest_parks(&snap, lng, lat, 2, ParkScope::All);
+        let want = reference(&snap, Point::new(lng, lat), 2, ParkScope::All);
+        let got: Vec<&str> = got.iter().map(|n| n.site.id.as_str()).collect();
+        let want: Vec<&str> = want.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(got, want, "from ({lng}, {lat})");
+    }
+}

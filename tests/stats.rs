@@ -118,7 +118,7 @@ async fn park_access_counts_compounds_and_households() {
     assert_eq!(access["radii"][0]["radius_m"], 300.0);
     assert_eq!(access["radii"][1]["compounds"], 0);
     // As of an earlier date, fewer sites are late.
-    let early = get(&router, "/api/stats?as_of=2026-01-01")
+    let early = get(&router, "/api/stats?late_as_of=2026-01-01")
         .await
         .expect(StatusCode::OK)
         .json();

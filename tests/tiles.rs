@@ -65,6 +65,12 @@ fn check_geometry(g: &Geometry<f64>) {
         _ => vec![],
     };
     for p in polys {
+        use geo::Validation;
+        assert!(
+            p.is_valid(),
+            "invalid polygon in tile: {:?}",
+            p.validation_errors()
+        );
         assert!(p.exterior().0.len() >= 4 && p.exterior().is_closed());
         assert!(
             shoelace(p.exterior()) > 0.0,

@@ -28,11 +28,11 @@ pub(super) async fn stats(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    params.allow(&["as_of"])?;
-    let today = match params.get("as_of") {
+    params.allow(&["late_as_of"])?;
+    let today = match params.get("late_as_of") {
         Some(raw) => raw.parse::<Date>().map_err(|_| {
             ApiError::bad_param(format!(
-                "as_of must be a date YYYY-MM-DD, got {:?}",
+                "late_as_of must be a date YYYY-MM-DD, got {:?}",
                 clip(raw)
             ))
         })?,

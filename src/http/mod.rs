@@ -34,8 +34,6 @@ pub use state::AppState;
 
 /// The whole service as a router over `state`, ready to serve or to drive in tests.
 pub fn app(state: AppState) -> Router {
-    let web = ServeDir::new(&state.config.web_dir)
-        .not_found_service(get(unknown_route).post(unknown_route));
     Router::new()
         .route("/health", get(api::health))
         .route("/tiles.json", get(tiles::tilejson))
@@ -58,9 +56,46 @@ pub fn app(state: AppState) -> Router {
             get(ogc::item),
         )
         .method_not_allowed_fallback(method_not_allowed)
-        .fallback_service(web)
+        .fallback(web_files)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .with_state(state)
+}
+
+/// Serves the front-end from the web directory for GET and HEAD. Anything else, and anything
+/// not found or not meant to be public (npm manifests, packages other than MapLibre's
+/// distribution), is the JSON 404 of an unknown route.
+async fn web_files(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = req.uri().path();
+    let public = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    ) && path.split('/').all(|seg| seg.len() <= 255)
+        && (!path.starts_with("/node_modules/")
+            || path.starts_with("/node_modules/maplibre-gl/dist/"))
+        && !path.ends_with("package.json")
+        && !path.ends_with("package-lock.json");
+    if !public {
+        return unknown_route().await.into_response();
+    }
+    let path = path.to_owned();
+    match ServeDir::new(&state.config.web_dir).try_call(req).await {
+        Ok(resp)
+            if resp.status().is_success()
+                || resp.status().is_redirection()
+                || resp.status() == axum::http::StatusCode::NOT_MODIFIED =>
+        {
+            resp.into_response()
+        }
+        Ok(_) => unknown_route().await.into_response(),
+        Err(e) => {
+            tracing::warn!("static file {path}: {e}");
+            unknown_route().await.into_response()
+        }
+    }
 }
 
 async fn unknown_route() -> ApiError {

@@ -124,15 +124,63 @@ pub(super) async fn collection(
     Ok(Json(collection_json(&state, &base_url(&headers), c)))
 }
 
-/// Parses `bbox=west,south,east,north` in WGS84 degrees; boxes crossing the antimeridian
-/// (west > east) are not supported and rejected.
-fn parse_bbox(raw: &str) -> Result<[f64; 4], ApiError> {
-    let parts: Vec<&str> = raw.split(',').collect();
-    if parts.len() != 4 {
+/// Parses an OGC `datetime`: an instant (`2026-10-01T08:00:00Z` or a whole day `2026-10-01`)
+/// or an interval `start/end` with `..` (or nothing) for an open end.
+fn parse_datetime(raw: &str) -> Result<(Option<Timestamp>, Option<Timestamp>), ApiError> {
+    let bad = || {
+        ApiError::bad_param(format!(
+            "datetime must be an RFC 3339 UTC time, a date, or an interval a/b with .. for an open end; got {:?}",
+            clip(raw)
+        ))
+    };
+    let instant = |s: &str, end: bool| -> Result<Option<Timestamp>, ApiError> {
+        match s {
+            "" | ".." => Ok(None),
+            day if day.len() == 10 => {
+                let start: Timestamp = day.parse().map_err(|_| bad())?;
+                Ok(Some(if end {
+                    Timestamp::from_unix(start.unix() + 86_399)
+                } else {
+                    start
+                }))
+            }
+            t => t.parse().map(Some).map_err(|_| bad()),
+        }
+    };
+    let (from, to) = match raw.split_once('/') {
+        Some((a, b)) => (instant(a, false)?, instant(b, true)?),
+        None if raw == ".." || raw.is_empty() => return Err(bad()),
+        None => (instant(raw, false)?, instant(raw, true)?),
+    };
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
         return Err(ApiError::bad_param(
-            "bbox must be four numbers: west,south,east,north (WGS84 degrees)",
+            "datetime interval ends before it starts",
         ));
     }
+    Ok((from, to))
+}
+
+/// Parses `bbox=west,south,east,north` in WGS84 degrees (or the 6-number 3D form, whose
+/// heights are ignored). Boxes crossing the antimeridian (west > east) are not supported and
+/// rejected as inverted.
+fn parse_bbox(raw: &str) -> Result<[f64; 4], ApiError> {
+    let all: Vec<&str> = raw.split(',').collect();
+    let parts: Vec<&str> = match all.len() {
+        4 => all,
+        6 if [all[2], all[5]]
+            .iter()
+            .all(|h| h.trim().parse::<f64>().is_ok_and(f64::is_finite)) =>
+        {
+            vec![all[0], all[1], all[3], all[4]]
+        }
+        _ => {
+            return Err(ApiError::bad_param(
+                "bbox must be four numbers: west,south,east,north (WGS84 degrees)",
+            ));
+        }
+    };
     let mut b = [0.0; 4];
     for (slot, p) in b.iter_mut().zip(&parts) {
         *slot = p
@@ -168,7 +216,7 @@ pub(super) async fn items(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let c = find_collection(&id)?;
-    let mut allowed = vec!["f", "limit", "offset", "bbox", "bbox-crs"];
+    let mut allowed = vec!["f", "limit", "offset", "bbox", "bbox-crs", "datetime"];
     if c.holds_sites() {
         allowed.extend(FILTER_PARAMS);
     }
@@ -189,15 +237,17 @@ pub(super) async fn items(
         } else {
             Default::default()
         },
+        updated: params.get("datetime").map(parse_datetime).transpose()?,
+        // OGC API – Features: a limit above the maximum is served at the maximum, not refused.
         limit: params
-            .usize_in("limit", 1..=limits.max_page)?
-            .unwrap_or(limits.default_page),
+            .usize_in("limit", 1..=usize::MAX / 2)?
+            .map_or(limits.default_page, |l| l.min(limits.max_page)),
         offset: params.usize_in("offset", 0..=usize::MAX / 2)?.unwrap_or(0),
     };
     let page = find_items(&snap, c, &query, today);
     let base = base_url(&headers);
     let self_url = |offset: usize| {
-        let mut pairs: Vec<String> = ["bbox", "status", "kind", "subdistrict", "late"]
+        let mut pairs: Vec<String> = ["bbox", "datetime", "status", "kind", "subdistrict", "late"]
             .iter()
             .filter_map(|k| params.get(k).map(|v| format!("{k}={}", encode(v))))
             .collect();
@@ -300,20 +350,89 @@ pub(super) async fn item(
     Ok(([(header::CONTENT_TYPE, GEOJSON)], Json(f)).into_response())
 }
 
-pub(super) async fn api_definition(headers: HeaderMap) -> Response {
+pub(super) async fn api_definition(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let base = base_url(&headers);
-    let get = |summary: &str| json!({"get": {"summary": summary, "responses": {"200": {"description": "OK"}, "400": {"description": "Bad request"}, "404": {"description": "Not found"}}}});
+    let limits = &state.config.limits;
+    let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "style": "form", "explode": false, "description": description, "schema": schema});
+    let path_param = |name: &str| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}});
+    let errors = json!({
+        "400": {"description": "Bad request: {\"error\", \"message\"}"},
+        "404": {"description": "Not found: {\"error\", \"message\"}"},
+    });
+    let ok = |description: &str, media: &str| {
+        let mut r = errors.clone();
+        r["200"] = json!({"description": description, "content": {media: {}}});
+        r
+    };
+    let ids: Vec<&str> = Collection::ALL.iter().map(|c| c.id()).collect();
+    let items_params = json!([
+        path_param("collectionId"),
+        query(
+            "limit",
+            "Page size; values above the maximum are served at the maximum",
+            json!({"type": "integer", "minimum": 1, "maximum": limits.max_page, "default": limits.default_page})
+        ),
+        query(
+            "offset",
+            "Features to skip (paging; follow the next link)",
+            json!({"type": "integer", "minimum": 0, "default": 0})
+        ),
+        query(
+            "bbox",
+            "west,south,east,north in CRS84 degrees (6 numbers: heights ignored); west <= east",
+            json!({"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}})
+        ),
+        query(
+            "bbox-crs",
+            "Only CRS84",
+            json!({"type": "string", "enum": [CRS84]})
+        ),
+        query(
+            "datetime",
+            "Last update instant or interval (a/b, .. for open ends); sites only",
+            json!({"type": "string"})
+        ),
+        query(
+            "status",
+            "Site statuses, comma separated",
+            json!({"type": "array", "items": {"type": "string", "enum": crate::model::RenewalStatus::ALL.map(|s| s.as_str())}})
+        ),
+        query(
+            "kind",
+            "Site kinds, comma separated",
+            json!({"type": "array", "items": {"type": "string", "enum": crate::model::RenewalKind::ALL.map(|k| k.as_str())}})
+        ),
+        query(
+            "subdistrict",
+            "Sub-district code or name",
+            json!({"type": "string"})
+        ),
+        query(
+            "late",
+            "Only sites past their planned finish and not done",
+            json!({"type": "boolean"})
+        ),
+        query(
+            "f",
+            "Format (json only)",
+            json!({"type": "string", "enum": ["json"]})
+        ),
+    ]);
     let body = json!({
         "openapi": "3.0.3",
-        "info": {"title": "renewal-map", "version": env!("CARGO_PKG_VERSION")},
+        "info": {"title": "renewal-map OGC API – Features", "version": env!("CARGO_PKG_VERSION")},
         "servers": [{"url": format!("{base}/ogc")}],
         "paths": {
-            "/": get("Landing page"),
-            "/conformance": get("Conformance classes"),
-            "/collections": get("Collections"),
-            "/collections/{collectionId}": get("One collection"),
-            "/collections/{collectionId}/items": get("Items: bbox, limit, offset, status, kind, subdistrict, late"),
-            "/collections/{collectionId}/items/{featureId}": get("One item"),
+            "/": {"get": {"summary": "Landing page", "operationId": "getLandingPage", "responses": ok("Landing page", "application/json")}},
+            "/conformance": {"get": {"summary": "Conformance classes", "operationId": "getConformance", "responses": ok("Conformance", "application/json")}},
+            "/collections": {"get": {"summary": "Collections", "operationId": "getCollections", "responses": ok("Collections", "application/json")}},
+            "/collections/{collectionId}": {"get": {"summary": "One collection", "operationId": "describeCollection",
+                "parameters": [{"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string", "enum": ids}}],
+                "responses": ok("Collection", "application/json")}},
+            "/collections/{collectionId}/items": {"get": {"summary": "Features of a collection", "operationId": "getFeatures",
+                "parameters": items_params, "responses": ok("GeoJSON FeatureCollection", GEOJSON)}},
+            "/collections/{collectionId}/items/{featureId}": {"get": {"summary": "One feature", "operationId": "getFeature",
+                "parameters": [path_param("collectionId"), path_param("featureId")], "responses": ok("GeoJSON Feature", GEOJSON)}},
         },
     });
     (

@@ -13,6 +13,14 @@ pub struct Rect {
 }
 
 impl Rect {
+    /// Whether every point lies inside or on the rectangle.
+    pub fn contains_all(&self, pts: &[[f64; 2]]) -> bool {
+        pts.iter().all(|p| {
+            (self.min[0]..=self.max[0]).contains(&p[0])
+                && (self.min[1]..=self.max[1]).contains(&p[1])
+        })
+    }
+
     /// Whether the bounding box of `pts` touches this rectangle.
     pub fn touches(&self, pts: &[[f64; 2]]) -> bool {
         let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
@@ -26,7 +34,70 @@ impl Rect {
     }
 }
 
-/// Clips a closed ring (no repeated closing vertex) to `r`. The result may be empty.
+/// Clips a polygon (rings without repeated closing vertex, exterior first) to `r`, returning
+/// the polygons left inside, each as rings in the same form.
+///
+/// A boolean intersection rather than Sutherland–Hodgman, so that a concave polygon cut into
+/// several pieces gives separate polygons, not one ring joined by zero-width bridges along
+/// the tile edge, and a hole covering the whole tile leaves nothing.
+///
+/// # Examples
+/// ```
+/// use renewal_map::tiles::clip::{Rect, clip_polygon};
+/// let r = Rect { min: [0.0, 0.0], max: [10.0, 10.0] };
+/// // A "U" whose two arms cross the bottom edge: two pieces.
+/// let u = vec![vec![[1.0, 20.0], [1.0, 5.0], [9.0, 5.0], [9.0, 20.0], [7.0, 20.0], [7.0, 7.0], [3.0, 7.0], [3.0, 20.0]]];
+/// assert_eq!(clip_polygon(&u, r).len(), 1);
+/// let n = vec![vec![[1.0, -20.0], [1.0, 5.0], [9.0, 5.0], [9.0, -20.0], [7.0, -20.0], [7.0, 3.0], [3.0, 3.0], [3.0, -20.0]]];
+/// assert_eq!(clip_polygon(&n, r).len(), 1);
+/// let arms = vec![vec![[1.0, 20.0], [1.0, 15.0], [9.0, 15.0], [9.0, -5.0], [7.0, -5.0], [7.0, 13.0], [3.0, 13.0], [3.0, -5.0], [1.0, -5.0]]];
+/// assert_eq!(clip_polygon(&arms, r).len(), 2);
+/// ```
+pub fn clip_polygon(rings: &[Vec<[f64; 2]>], r: Rect) -> Vec<Vec<Vec<[f64; 2]>>> {
+    use geo::{BooleanOps, Coord, LineString, Polygon};
+    let ring = |pts: &Vec<[f64; 2]>| {
+        LineString::from(
+            pts.iter()
+                .map(|p| Coord { x: p[0], y: p[1] })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let Some((exterior, holes)) = rings.split_first() else {
+        return Vec::new();
+    };
+    let poly = Polygon::new(ring(exterior), holes.iter().map(ring).collect());
+    let rect = geo::Rect::new(
+        Coord {
+            x: r.min[0],
+            y: r.min[1],
+        },
+        Coord {
+            x: r.max[0],
+            y: r.max[1],
+        },
+    )
+    .to_polygon();
+    let open = |l: &LineString<f64>| {
+        let mut pts: Vec<[f64; 2]> = l.coords().map(|c| [c.x, c.y]).collect();
+        if pts.len() > 1 && pts.first() == pts.last() {
+            pts.pop();
+        }
+        pts
+    };
+    poly.intersection(&rect)
+        .into_iter()
+        .map(|p| {
+            std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .map(open)
+                .collect()
+        })
+        .collect()
+}
+
+/// Clips a closed ring (no repeated closing vertex) to `r` by Sutherland–Hodgman. The result
+/// may be empty; a concave ring cut in several pieces stays one ring joined along the edge, so
+/// tiles use [`clip_polygon`].
 ///
 /// # Examples
 /// ```

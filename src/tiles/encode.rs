@@ -7,7 +7,7 @@
 use mvt::{GeomData, GeomEncoder, GeomType, Layer, Tile};
 
 use super::clip::{
-    Rect, clip_line, clip_ring, ring_area2, simplify_line, simplify_ring, snap_line, snap_ring,
+    Rect, clip_line, clip_polygon, ring_area2, simplify_line, simplify_ring, snap_line, snap_ring,
 };
 use super::{BUFFER, EXTENT, FULL_DETAIL_ZOOM, TileCoord};
 use crate::mercator::MercGeom;
@@ -253,6 +253,14 @@ impl Ctx {
 
     /// The tile geometry of `g`, or `None` when nothing of it is left in the tile.
     fn geometry(&mut self, g: &MercGeom) -> Result<Option<GeomData>, mvt::Error> {
+        // Lines and areas smaller than half a pixel as a whole are left out (their parts are
+        // not judged one by one, so a feature made of many small parts is kept or dropped whole).
+        if !matches!(g, MercGeom::Points(_))
+            && let Some(b) = g.bounds()
+            && too_small(&self.to_units(&[[b.min_x, b.min_y], [b.max_x, b.max_y]]))
+        {
+            return Ok(None);
+        }
         match g {
             MercGeom::Points(pts) => self.points(pts),
             MercGeom::Lines(lines) => self.lines(lines),
@@ -282,7 +290,7 @@ impl Ctx {
         let mut parts: Vec<Vec<[i32; 2]>> = Vec::new();
         for line in lines {
             let units = self.to_units(line);
-            if !self.clip.touches(&units) || too_small(&units) {
+            if !self.clip.touches(&units) {
                 continue;
             }
             for piece in clip_line(&units, self.clip) {
@@ -314,24 +322,28 @@ impl Ctx {
     fn polygons(&self, polys: &[Vec<Vec<[f64; 2]>>]) -> Result<Option<GeomData>, mvt::Error> {
         let mut rings_out: Vec<Vec<[i32; 2]>> = Vec::new();
         for poly in polys {
-            let Some((exterior, holes)) = poly.split_first() else {
+            let Some(exterior) = poly.first() else {
                 continue;
             };
             let ext_units = self.to_units(exterior);
-            if !self.clip.touches(&ext_units) || too_small(&ext_units) {
+            if !self.clip.touches(&ext_units) {
                 continue;
             }
-            let Some(ext) = self.ring(&ext_units, true) else {
-                continue;
+            let units: Vec<Vec<[f64; 2]>> = poly.iter().map(|r| self.to_units(r)).collect();
+            let pieces = if self.clip.contains_all(&ext_units) {
+                vec![units]
+            } else {
+                clip_polygon(&units, self.clip)
             };
-            rings_out.push(ext);
-            for hole in holes {
-                let units = self.to_units(hole);
-                if self.clip.touches(&units)
-                    && let Some(h) = self.ring(&units, false)
-                {
-                    rings_out.push(h);
-                }
+            for piece in pieces {
+                let Some((ext, holes)) = piece.split_first() else {
+                    continue;
+                };
+                let Some(ext) = self.ring(ext, true) else {
+                    continue;
+                };
+                rings_out.push(ext);
+                rings_out.extend(holes.iter().filter_map(|h| self.ring(h, false)));
             }
         }
         if rings_out.is_empty() {
@@ -353,14 +365,13 @@ impl Ctx {
         enc.encode().map(Some)
     }
 
-    /// Clip, simplify, snap and orient one ring: exterior rings positive area (clockwise on
+    /// Simplify, snap and orient one clipped ring: exterior rings positive area (clockwise on
     /// screen), holes negative, as MVT 2.1 requires.
     fn ring(&self, units: &[[f64; 2]], exterior: bool) -> Option<Vec<[i32; 2]>> {
-        let clipped = clip_ring(units, self.clip);
-        if clipped.len() < 3 {
+        if units.len() < 3 {
             return None;
         }
-        let mut snapped = snap_ring(&simplify_ring(&clipped, self.eps))?;
+        let mut snapped = snap_ring(&simplify_ring(units, self.eps))?;
         if (ring_area2(&snapped) > 0) != exterior {
             snapped.reverse();
         }
