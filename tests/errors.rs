@@ -451,7 +451,7 @@ fn load_error_with(id: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Strin
     edit(site);
     std::fs::write(&path, fc.to_string()).expect("fixture");
     renewal_map::load::load_dataset(dir.path())
-        .unwrap_err()
+        .expect_err("the edit makes the data invalid")
         .to_string()
 }
 
