@@ -5,7 +5,7 @@
 //!
 //! `DURABILITY_KILLS` sets the number of kills (default 20); `DURABILITY_SEED` replays a run.
 
-mod common_store;
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use common_store::{Fixture, http};
+use common::http;
+use common::store::Fixture;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_renewal-map");

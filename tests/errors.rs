@@ -4,7 +4,7 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use common::{fixture_dir, get, router, send};
 
 /// (uri, expected status, expected error code, a word the message must contain)
@@ -357,8 +357,9 @@ async fn wrong_methods_are_405_json() {
     let dir = fixture_dir();
     let router = router(dir.path());
     for uri in ["/tiles/0/0/0.mvt", "/api/stats", "/ogc/collections"] {
-        let r = send(&router, Request::post(uri).body(Body::from("{}")).unwrap()).await;
-        r.expect(StatusCode::METHOD_NOT_ALLOWED);
+        let r = send(&router, Method::POST, uri, &[], "{}")
+            .await
+            .expect(StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(r.json()["error"], "method_not_allowed");
     }
 }
@@ -403,8 +404,7 @@ fn bad_data_fails_at_load_naming_file_and_feature() {
 async fn static_files_serve_the_page_and_nothing_private() {
     let dir = fixture_dir();
     let router = router(dir.path());
-    let page = get(&router, "/").await;
-    page.expect(StatusCode::OK);
+    let page = get(&router, "/").await.expect(StatusCode::OK);
     assert!(
         String::from_utf8_lossy(&page.body).contains("<html"),
         "the page"
@@ -417,21 +417,13 @@ async fn static_files_serve_the_page_and_nothing_private() {
         "/node_modules/maplibre-gl/package.json",
         "/missing.js",
     ] {
-        let r = get(&router, uri).await;
-        r.expect(StatusCode::NOT_FOUND);
+        let r = get(&router, uri).await.expect(StatusCode::NOT_FOUND);
         assert_eq!(r.json()["error"], "unknown_route", "{uri}");
     }
-    for method in ["POST", "DELETE", "PUT"] {
-        let r = send(
-            &router,
-            Request::builder()
-                .method(method)
-                .uri("/nope")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-        r.expect(StatusCode::NOT_FOUND);
+    for method in [Method::POST, Method::DELETE, Method::PUT] {
+        let r = send(&router, method, "/nope", &[], Body::empty())
+            .await
+            .expect(StatusCode::NOT_FOUND);
         assert_eq!(r.json()["error"], "unknown_route");
     }
 }

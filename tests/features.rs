@@ -95,8 +95,9 @@ fn ids(fc: &Value) -> Vec<String> {
 async fn items_are_rfc7946_and_filterable() {
     let dir = fixture_dir();
     let router = router(dir.path());
-    let r = get(&router, "/ogc/collections/sites/items").await;
-    r.expect(StatusCode::OK);
+    let r = get(&router, "/ogc/collections/sites/items")
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(r.header("content-type"), Some("application/geo+json"));
     let fc = r.json();
     assert_eq!(fc["type"], "FeatureCollection");
@@ -298,8 +299,9 @@ async fn single_items_and_sites_api() {
         .json();
     assert_eq!(sub["properties"]["code"], "999001");
     assert_eq!(sub["properties"]["name_en"], "West");
-    let site = get(&router, "/api/sites/compound-001").await;
-    site.expect(StatusCode::OK);
+    let site = get(&router, "/api/sites/compound-001")
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(site.header("etag"), Some("\"1\""));
     let site = site.json();
     for field in [

@@ -2,12 +2,12 @@
 //! corrupt, read-only or foreign database stops the service with a clear message and a
 //! non-zero exit; tokens are printed once, listed without secrets, and revocable.
 
-mod common_store;
+mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common_store::Fixture;
+use common::store::Fixture;
 use renewal_map::store::{OpenMode, Store, StoreError};
 
 const BIN: &str = env!("CARGO_BIN_EXE_renewal-map");

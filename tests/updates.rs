@@ -1,13 +1,12 @@
 //! Status updates through the router: the happy path, history and feed, If-Match, the auth
 //! matrix, bad bodies, lifecycle rules, concurrency, and writes showing on the map at once.
 
-mod common_store;
+mod common;
 
 use axum::body::Body;
 use axum::http::Method;
-use common_store::{
-    Fixture, PARK_001, SUB_A, SUB_B, get, patch, router, send, tile_of, token, version,
-};
+use common::store::{Fixture, PARK_001, SUB_A, SUB_B, patch, router_of, tile_of, token, version};
+use common::{get, send};
 use renewal_map::model::Role;
 use serde_json::{Value, json};
 
@@ -15,7 +14,7 @@ use serde_json::{Value, json};
 async fn field_team_updates_its_site_and_history_records_it() {
     let fx = Fixture::new();
     let (state, store) = fx.open();
-    let app = router(&state);
+    let app = router_of(&state);
     let team = token(&store, "Team 3", Role::Field, &[SUB_A.1], &[]);
 
     let before = get(&app, "/api/sites/road-001").await.expect(200);
@@ -95,7 +94,7 @@ async fn field_team_updates_its_site_and_history_records_it() {
     drop(state);
     drop(store);
     let (state2, _store2) = fx.open();
-    let app2 = router(&state2);
+    let app2 = router_of(&state2);
     let after = get(&app2, "/api/sites/road-001").await.expect(200).json();
     assert_eq!(after["properties"]["status"], "under_construction");
     assert_eq!(after["properties"]["version"], 2);
@@ -109,7 +108,7 @@ async fn field_team_updates_its_site_and_history_records_it() {
 async fn if_match_is_required_and_checked() {
     let fx = Fixture::new();
     let (state, store) = fx.open();
-    let app = router(&state);
+    let app = router_of(&state);
     let planner = token(&store, "Planner", Role::Planner, &[], &[]);
     let body = r#"{"progress":50}"#;
 
@@ -173,7 +172,7 @@ type Case<'a> = (&'a str, Option<String>, &'a str, &'a str, u16, &'a str);
 async fn auth_matrix() {
     let fx = Fixture::new();
     let (state, store) = fx.open();
-    let app = router(&state);
+    let app = router_of(&state);
     let team_a = token(&store, "Team A", Role::Field, &[SUB_A.0], &[]);
     let team_b_site = token(&store, "Team B site", Role::Field, &[], &["park-002"]);
     let revoked = token(&store, "Gone", Role::Planner, &[], &[]);
@@ -313,7 +312,7 @@ async fn auth_matrix() {
             r.status.as_u16(),
             want,
             "{case}: {}",
-            String::from_utf8_lossy(&r.bytes)
+            String::from_utf8_lossy(&r.body)
         );
         let j = r.json();
         if want == 401 {
@@ -371,7 +370,7 @@ async fn auth_matrix() {
 async fn bad_bodies_change_nothing_and_the_server_lives() {
     let fx = Fixture::new();
     let (state, store) = fx.open();
-    let app = router(&state);
+    let app = router_of(&state);
     let planner = token(&store, "Planner", Role::Planner, &[], &[]);
     let deep_array = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
     let deep_note = format!(
@@ -485,7 +484,7 @@ async fn bad_bodies_change_nothing_and_the_server_lives() {
             r.status.as_u16(),
             want,
             "{case}: {}",
-            String::from_utf8_lossy(&r.bytes[..r.bytes.len().min(300)])
+            String::from_utf8_lossy(&r.body[..r.body.len().min(300)])
         );
         assert_eq!(r.json()["error"], code, "{case}");
         assert!(
@@ -518,7 +517,7 @@ async fn bad_bodies_change_nothing_and_the_server_lives() {
 async fn planners_move_back_with_a_reason_and_edit_the_plan() {
     let fx = Fixture::new();
     let (state, store) = fx.open();
-    let app = router(&state);
+    let app = router_of(&state);
     let planner = token(&store, "Planner", Role::Planner, &[], &[]);
     let r = patch(
         &app,
@@ -584,7 +583,7 @@ fn tile_status(bytes: &[u8], layer: &str, fid: u64) -> Option<String> {
 async fn writes_show_in_the_next_tile_item_nearest_answer_and_stats() {
     let fx = Fixture::new();
     let (state, store) = fx.open();
-    let app = router(&state);
+    let app = router_of(&state);
     let team = token(&store, "Team A", Role::Field, &[SUB_A.1], &[]);
     let (x, y) = tile_of(PARK_001.0, PARK_001.1, 15);
     let tile_uri = format!("/tiles/15/{x}/{y}.mvt");
@@ -594,10 +593,7 @@ async fn writes_show_in_the_next_tile_item_nearest_answer_and_stats() {
     );
 
     let t = get(&app, &tile_uri).await.expect(200);
-    assert_eq!(
-        tile_status(&t.bytes, "parks", 1).as_deref(),
-        Some("planned")
-    );
+    assert_eq!(tile_status(&t.body, "parks", 1).as_deref(), Some("planned"));
     let item = get(&app, "/ogc/collections/parks/items/park-001")
         .await
         .expect(200)
@@ -623,7 +619,7 @@ async fn writes_show_in_the_next_tile_item_nearest_answer_and_stats() {
 
     let t = get(&app, &tile_uri).await.expect(200);
     assert_eq!(
-        tile_status(&t.bytes, "parks", 1).as_deref(),
+        tile_status(&t.body, "parks", 1).as_deref(),
         Some("completed")
     );
     let item = get(&app, "/ogc/collections/parks/items/park-001")
@@ -651,7 +647,7 @@ async fn concurrent_writers_lose_nothing() {
     const WRITES_PER_TASK: usize = 12;
     let fx = Fixture::new();
     let (state, store) = fx.open();
-    let app = router(&state);
+    let app = router_of(&state);
     let planner = token(&store, "Planner", Role::Planner, &[], &[]);
     let team_a = token(&store, "Team A", Role::Field, &[SUB_A.1], &[]);
     let sites = ["park-001", "road-001", "compound-001"];
@@ -687,7 +683,7 @@ async fn concurrent_writers_lose_nothing() {
                             server_errors += 1;
                             break;
                         }
-                        c => panic!("unexpected {c}: {}", String::from_utf8_lossy(&r.bytes)),
+                        c => panic!("unexpected {c}: {}", String::from_utf8_lossy(&r.body)),
                     }
                 }
             }

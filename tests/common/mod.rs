@@ -1,20 +1,23 @@
-//! Shared helpers of the integration tests: small named fixture data sets written to temp
-//! directories, the router over them, and request helpers that print status and body on
-//! failure.
+//! Shared helpers of the integration tests: the read-side fixture `two_parks_compound_road`
+//! written to a temp directory, the router over it, in-process request helpers that print
+//! status and body on failure, and a plain HTTP/1.1 client for real servers. The store
+//! fixture, tokens and PATCH helpers of the write-side tests are in [`store`].
 #![allow(
     dead_code,
     reason = "each test binary uses a different subset of the helpers"
 )]
-#![allow(
-    clippy::unwrap_used,
-    reason = "test helpers fail loudly, with the error"
-)]
 
+pub mod store;
+
+use std::fmt::Debug;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, Response, StatusCode};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use renewal_map::config::Config;
 use renewal_map::load::load_dataset;
@@ -43,8 +46,23 @@ pub fn gj_square(lng: f64, lat: f64, d: f64) -> Value {
     ]])
 }
 
-fn fc(features: Vec<Value>) -> Value {
+/// A GeoJSON `Polygon` geometry: the square of [`gj_square`].
+pub fn polygon_square(lng: f64, lat: f64, d: f64) -> Value {
+    json!({"type": "Polygon", "coordinates": gj_square(lng, lat, d)})
+}
+
+/// A GeoJSON `FeatureCollection` of `features`.
+pub fn fc(features: Vec<Value>) -> Value {
     json!({"type": "FeatureCollection", "features": features})
+}
+
+/// Writes `v` as pretty JSON to `dir/name`.
+pub fn write_json(dir: &Path, name: &str, v: &Value) {
+    std::fs::write(
+        dir.join(name),
+        serde_json::to_vec_pretty(v).expect("fixture serialises"),
+    )
+    .expect("write fixture");
 }
 
 fn site(
@@ -73,9 +91,7 @@ fn site(
 /// sub-districts, two streets, a landmark, and five sites (an open park, a park under
 /// construction, a compound with a courtyard hole, a road crossing the district, an alley).
 pub fn write_two_parks_compound_road(dir: &Path) {
-    let w = |name: &str, v: Value| {
-        std::fs::write(dir.join(name), serde_json::to_string_pretty(&v).unwrap()).unwrap()
-    };
+    let w = |name: &str, v: Value| write_json(dir, name, &v);
     w(
         "plan.json",
         json!({"district_code": "999", "district_name": "测试区", "source": "test fixture",
@@ -127,7 +143,7 @@ pub fn write_two_parks_compound_road(dir: &Path) {
                 "pocket_park",
                 "completed",
                 100,
-                json!({"type": "Polygon", "coordinates": gj_square(123.410, 41.810, 0.0005)}),
+                polygon_square(123.410, 41.810, 0.0005),
                 json!({}),
             ),
             site(
@@ -136,7 +152,7 @@ pub fn write_two_parks_compound_road(dir: &Path) {
                 "pocket_park",
                 "under_construction",
                 40,
-                json!({"type": "Polygon", "coordinates": gj_square(123.430, 41.830, 0.0004)}),
+                polygon_square(123.430, 41.830, 0.0004),
                 json!({}),
             ),
             site(
@@ -145,7 +161,7 @@ pub fn write_two_parks_compound_road(dir: &Path) {
                 "pocket_park",
                 "accepted",
                 100,
-                json!({"type": "Polygon", "coordinates": gj_square(123.4355, 41.8105, 0.0006)}),
+                polygon_square(123.4355, 41.8105, 0.0006),
                 json!({}),
             ),
             site(
@@ -181,7 +197,7 @@ pub fn write_two_parks_compound_road(dir: &Path) {
 
 /// A temp directory holding the `two_parks_compound_road` fixture.
 pub fn fixture_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("tempdir");
     write_two_parks_compound_road(dir.path());
     dir
 }
@@ -190,28 +206,28 @@ pub fn fixture_dir() -> tempfile::TempDir {
 pub fn config(data_dir: &Path) -> Config {
     Config {
         data_dir: data_dir.to_owned(),
-        today: Some(TODAY.parse::<Date>().unwrap()),
+        today: Some(TODAY.parse::<Date>().expect("date")),
         ..Config::default()
     }
 }
 
 /// Loads `data_dir` and returns the router over it.
 pub fn router(data_dir: &Path) -> Router {
-    let snapshot = Snapshot::build(load_dataset(data_dir).unwrap());
-    app(AppState::new(snapshot, config(data_dir)))
+    app(AppState::new(snapshot(data_dir), config(data_dir)))
 }
 
 /// Loads `data_dir` into a snapshot.
 pub fn snapshot(data_dir: &Path) -> Snapshot {
-    Snapshot::build(load_dataset(data_dir).unwrap())
+    Snapshot::build(load_dataset(data_dir).expect("data set loads"))
 }
 
 /// A response, read whole.
+#[derive(Debug)]
 pub struct Reply {
     /// Status.
     pub status: StatusCode,
     /// Headers.
-    pub headers: axum::http::HeaderMap,
+    pub headers: HeaderMap,
     /// Body bytes.
     pub body: Vec<u8>,
 }
@@ -228,12 +244,18 @@ impl Reply {
         })
     }
 
-    /// Asserts the status, printing the body when it differs.
-    pub fn expect(&self, status: StatusCode) -> &Reply {
+    /// Panics with status and body unless the status is `want` (a `StatusCode` or a `u16`).
+    pub fn expect<S>(self, want: S) -> Reply
+    where
+        S: TryInto<StatusCode>,
+        S::Error: Debug,
+    {
+        let want: StatusCode = want.try_into().expect("valid status code");
         assert_eq!(
             self.status,
-            status,
-            "body: {}",
+            want,
+            "expected {want}, got {}: {}",
+            self.status,
             String::from_utf8_lossy(&self.body)
         );
         self
@@ -243,18 +265,37 @@ impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The ETag header.
+    pub fn etag(&self) -> Option<String> {
+        self.header("etag").map(str::to_owned)
+    }
 }
 
-/// Sends `req` through the router in-process.
-pub async fn send(router: &Router, req: Request<Body>) -> Reply {
-    let resp: Response<Body> = router.clone().oneshot(req).await.unwrap();
+/// Sends one request through the router in-process.
+pub async fn send(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Body>,
+) -> Reply {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = router
+        .clone()
+        .oneshot(req.body(body.into()).expect("request"))
+        .await
+        .expect("infallible");
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = resp
         .into_body()
         .collect()
         .await
-        .unwrap()
+        .expect("body")
         .to_bytes()
         .to_vec();
     Reply {
@@ -264,81 +305,93 @@ pub async fn send(router: &Router, req: Request<Body>) -> Reply {
     }
 }
 
-/// GET `uri` through the router.
+/// `GET uri` through the router, with a `Host` header for absolute links.
 pub async fn get(router: &Router, uri: &str) -> Reply {
     send(
         router,
-        Request::get(uri)
-            .header("host", "test.local")
-            .body(Body::empty())
-            .unwrap(),
+        Method::GET,
+        uri,
+        &[("host", "test.local")],
+        Body::empty(),
     )
     .await
 }
 
 /// Serves `router` on a free 127.0.0.1 port in the background and returns the address.
-pub async fn serve(router: Router) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+pub async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local address");
     tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
+        axum::serve(listener, router).await.expect("serve");
     });
     addr
 }
 
-/// A plain HTTP/1.1 GET over a std TCP stream (blocking): status, lower-cased headers, body.
-pub fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+/// Status, headers (lower-case names) and body of a real server's answer.
+pub type RawReply = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// One HTTP/1.1 exchange over a fresh TCP connection (`Connection: close`), for a real
+/// server. Returns status, headers (lower-case names) and body (chunked encoding undone);
+/// `None` when the connection failed or the server died mid-answer.
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<RawReply> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).ok()?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("header end");
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut lines = head.lines();
-    let status: u16 = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    s.read_to_end(&mut raw).ok()?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
     let headers: Vec<(String, String)> = lines
-        .filter_map(|l| {
-            l.split_once(':')
-                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        })
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
     let mut body = raw[split + 4..].to_vec();
     if headers
         .iter()
         .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
     {
-        body = dechunk(&body);
+        body = dechunk(&body)?;
+    } else if let Some(len) = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        && body.len() < len
+    {
+        return None;
     }
-    (status, headers, body)
+    Some((status, headers, body))
 }
 
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
+fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
+    loop {
+        let line_end = b.windows(2).position(|w| w == b"\r\n")?;
         let size =
-            usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
+            usize::from_str_radix(std::str::from_utf8(&b[..line_end]).ok()?.trim(), 16).ok()?;
+        b = &b[line_end + 2..];
         if size == 0 {
-            break;
+            return Some(out);
         }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
-        b = &b[eol + 2 + size + 2..];
+        out.extend_from_slice(b.get(..size)?);
+        b = b.get(size + 2..)?;
     }
-    out
 }

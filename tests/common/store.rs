@@ -1,29 +1,20 @@
-//! Fixtures for the status-update tests: a tiny data set in a temp directory
-//! (`two_subdistricts_four_sites`), the app over it with a fresh store, tokens, and two HTTP
-//! clients: `oneshot` on the router, and plain HTTP/1.1 over `std::net::TcpStream` for the
-//! real binary.
+//! The write-side fixture of the status-update and store tests: a tiny data set in a temp
+//! directory (`two_subdistricts_four_sites`), the app over it with a fresh store, tokens, and
+//! PATCH helpers. Requests go through [`super::send`] / [`super::get`] in-process, or
+//! [`super::http`] to the real binary.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the helpers"
-)]
-
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::Method;
 use renewal_map::config::Config;
 use renewal_map::model::{Role, SiteId};
 use renewal_map::snapshot::Snapshot;
 use renewal_map::store::{NewAccount, OpenMode, Store};
 use renewal_map::{AppState, app, load};
 use serde_json::{Value, json};
-use tower::ServiceExt;
+
+use super::{Reply, fc, get, polygon_square, send, write_json};
 
 /// Sub-district A: 三台子街道, lon 123.40–123.42.
 pub const SUB_A: (&str, &str) = ("210105011", "三台子街道");
@@ -31,14 +22,6 @@ pub const SUB_A: (&str, &str) = ("210105011", "三台子街道");
 pub const SUB_B: (&str, &str) = ("210105001", "华山街道");
 /// Latitude band of the fixture.
 const LAT: (f64, f64) = (41.81, 41.83);
-
-fn square(x0: f64, y0: f64, d: f64) -> Value {
-    json!({"type": "Polygon", "coordinates": [[[x0, y0], [x0 + d, y0], [x0 + d, y0 + d], [x0, y0 + d], [x0, y0]]]})
-}
-
-fn fc(features: Vec<Value>) -> Value {
-    json!({"type": "FeatureCollection", "features": features})
-}
 
 fn site(
     id: &str,
@@ -74,10 +57,7 @@ pub const PARK_001: (f64, f64) = (123.4055, 41.8155);
 /// `park-001` (A, planned), `road-001` (A, design), `park-002` (B, completed),
 /// `compound-001` (B, under construction 40 %).
 pub fn write_dataset(dir: &Path) {
-    let w = |name: &str, v: &Value| {
-        std::fs::write(dir.join(name), serde_json::to_vec_pretty(v).expect("json"))
-            .expect("write fixture");
-    };
+    let w = |name: &str, v: &Value| write_json(dir, name, v);
     w(
         "plan.json",
         &json!({
@@ -120,7 +100,7 @@ pub fn write_dataset(dir: &Path) {
                 SUB_A,
                 "planned",
                 0,
-                square(PARK_001.0 - 0.0005, PARK_001.1 - 0.0005, 0.001),
+                polygon_square(PARK_001.0 - 0.0005, PARK_001.1 - 0.0005, 0.001),
             ),
             site(
                 "road-001",
@@ -138,7 +118,7 @@ pub fn write_dataset(dir: &Path) {
                 SUB_B,
                 "completed",
                 100,
-                square(123.430, 41.815, 0.001),
+                polygon_square(123.430, 41.815, 0.001),
             ),
             site(
                 "compound-001",
@@ -147,7 +127,7 @@ pub fn write_dataset(dir: &Path) {
                 SUB_B,
                 "under_construction",
                 40,
-                square(123.425, 41.822, 0.003),
+                polygon_square(123.425, 41.822, 0.003),
             ),
         ]),
     );
@@ -212,82 +192,6 @@ pub fn token(
         .1
 }
 
-/// A response as the tests see it.
-#[derive(Debug)]
-pub struct Reply {
-    /// Status code.
-    pub status: StatusCode,
-    /// Headers.
-    pub headers: HeaderMap,
-    /// Raw body.
-    pub bytes: Vec<u8>,
-}
-
-impl Reply {
-    /// The body as JSON (`Null` when it is not JSON).
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)
-    }
-
-    /// The ETag header.
-    pub fn etag(&self) -> Option<String> {
-        self.headers
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    }
-
-    /// Panics with status and body unless the status is `want`.
-    pub fn expect(self, want: u16) -> Reply {
-        assert_eq!(
-            self.status.as_u16(),
-            want,
-            "expected {want}, got {}: {}",
-            self.status,
-            String::from_utf8_lossy(&self.bytes)
-        );
-        self
-    }
-}
-
-/// Sends one request through the router.
-pub async fn send(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    headers: &[(&str, &str)],
-    body: impl Into<Body>,
-) -> Reply {
-    let mut req = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let res = app
-        .clone()
-        .oneshot(req.body(body.into()).expect("request"))
-        .await
-        .expect("infallible");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        bytes,
-    }
-}
-
-/// `GET uri`.
-pub async fn get(app: &Router, uri: &str) -> Reply {
-    send(app, Method::GET, uri, &[], Body::empty()).await
-}
-
 /// `PATCH /api/sites/{id}` with a token (if any), an If-Match version (if any) and a JSON body.
 pub async fn patch(
     app: &Router,
@@ -322,7 +226,7 @@ pub async fn version(app: &Router, id: &str) -> u64 {
 }
 
 /// The router over `state`.
-pub fn router(state: &AppState) -> Router {
+pub fn router_of(state: &AppState) -> Router {
     app(state.clone())
 }
 
@@ -334,71 +238,4 @@ pub fn tile_of(lng: f64, lat: f64, z: u8) -> (u32, u32) {
     let y = ((1.0 - (lat_r.tan() + 1.0 / lat_r.cos()).ln() / std::f64::consts::PI) / 2.0 * n)
         .floor() as u32;
     (x, y)
-}
-
-/// Status, headers (lower-case names) and body of a real server's answer.
-pub type RawReply = (u16, Vec<(String, String)>, Vec<u8>);
-
-/// One HTTP/1.1 exchange over a fresh TCP connection (`Connection: close`), for the real
-/// binary. Returns status, headers (lower-case names) and body; `None` when the connection
-/// failed or the server died mid-answer.
-pub fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Option<RawReply> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    if headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
-    {
-        body = dechunk(&body)?;
-    } else if let Some(len) = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-        && body.len() < len
-    {
-        return None;
-    }
-    Some((status, headers, body))
-}
-
-fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = b.windows(2).position(|w| w == b"\r\n")?;
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&b[..line_end]).ok()?.trim(), 16).ok()?;
-        b = &b[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(b.get(..size)?);
-        b = b.get(size + 2..)?;
-    }
 }
