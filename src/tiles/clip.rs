@@ -54,18 +54,54 @@ impl Rect {
 /// assert_eq!(clip_polygon(&arms, r).len(), 2);
 /// ```
 pub fn clip_polygon(rings: &[Vec<[f64; 2]>], r: Rect) -> Vec<Vec<Vec<[f64; 2]>>> {
+    // Sutherland–Hodgman first: linear, and exact whenever the exterior meets the edge in at
+    // most one run and no hole meets it. Otherwise its (small) output goes through the boolean
+    // intersection, which removes the zero-width bridges along the edge.
+    let mut clipped = rings
+        .iter()
+        .map(|ring| clip_ring(ring, r))
+        .filter(|c| c.len() >= 3);
+    let Some(exterior) = clipped.next() else {
+        return Vec::new();
+    };
+    if rings.first().is_some_and(|e| clip_ring(e, r).len() < 3) {
+        return Vec::new();
+    }
+    let holes: Vec<Vec<[f64; 2]>> = clipped.collect();
+    if boundary_runs(&exterior, r) <= 1 && holes.iter().all(|h| boundary_runs(h, r) == 0) {
+        return vec![std::iter::once(exterior).chain(holes).collect()];
+    }
+    intersect(&exterior, &holes, r)
+}
+
+/// How many separate runs of consecutive edges of `ring` lie on the rectangle's edges.
+fn boundary_runs(ring: &[[f64; 2]], r: Rect) -> usize {
+    let on_edge = |a: [f64; 2], b: [f64; 2]| {
+        (0..2).any(|k| {
+            (a[k] == r.min[k] && b[k] == r.min[k]) || (a[k] == r.max[k] && b[k] == r.max[k])
+        })
+    };
+    let n = ring.len();
+    let edge = |i: usize| on_edge(ring[i % n], ring[(i + 1) % n]);
+    let runs = (0..n).filter(|&i| edge(i) && !edge(i + n - 1)).count();
+    if runs == 0 && n > 0 && edge(0) {
+        1
+    } else {
+        runs
+    }
+}
+
+/// The boolean intersection of a polygon (rings without closing vertex) with `r`.
+fn intersect(exterior: &[[f64; 2]], holes: &[Vec<[f64; 2]>], r: Rect) -> Vec<Vec<Vec<[f64; 2]>>> {
     use geo::{BooleanOps, Coord, LineString, Polygon};
-    let ring = |pts: &Vec<[f64; 2]>| {
+    let ring = |pts: &[[f64; 2]]| {
         LineString::from(
             pts.iter()
                 .map(|p| Coord { x: p[0], y: p[1] })
                 .collect::<Vec<_>>(),
         )
     };
-    let Some((exterior, holes)) = rings.split_first() else {
-        return Vec::new();
-    };
-    let poly = Polygon::new(ring(exterior), holes.iter().map(ring).collect());
+    let poly = Polygon::new(ring(exterior), holes.iter().map(|h| ring(h)).collect());
     let rect = geo::Rect::new(
         Coord {
             x: r.min[0],
@@ -394,6 +430,75 @@ mod tests {
         let out = snap_ring(&clip_ring(&big, R)).unwrap();
         assert_eq!(ring_area2(&out).abs(), 2 * 100 * 100);
         assert_eq!(out.len(), 4);
+    }
+
+    fn valid(pieces: &[Vec<Vec<[f64; 2]>>]) -> bool {
+        use geo::{Coord, LineString, Polygon, Validation};
+        let ring = |pts: &Vec<[f64; 2]>| {
+            LineString::from(
+                pts.iter()
+                    .map(|p| Coord { x: p[0], y: p[1] })
+                    .collect::<Vec<_>>(),
+            )
+        };
+        pieces
+            .iter()
+            .all(|p| Polygon::new(ring(&p[0]), p[1..].iter().map(ring).collect()).is_valid())
+    }
+
+    #[test]
+    fn polygon_clipping_holes_and_bridges() {
+        let big = vec![
+            [-50.0, -50.0],
+            [150.0, -50.0],
+            [150.0, 150.0],
+            [-50.0, 150.0],
+        ];
+        // A hole inside the tile stays a hole.
+        let inner_hole = vec![
+            big.clone(),
+            vec![[40.0, 40.0], [40.0, 60.0], [60.0, 60.0], [60.0, 40.0]],
+        ];
+        let out = clip_polygon(&inner_hole, R);
+        assert_eq!((out.len(), out[0].len()), (1, 2));
+        // A hole covering the whole tile leaves nothing.
+        let all_hole = vec![
+            big.clone(),
+            vec![
+                [-10.0, -10.0],
+                [-10.0, 110.0],
+                [110.0, 110.0],
+                [110.0, -10.0],
+            ],
+        ];
+        assert!(clip_polygon(&all_hole, R).is_empty());
+        // A hole crossing the tile edge becomes a notch of the exterior: one valid polygon.
+        let edge_hole = vec![
+            big,
+            vec![[-10.0, 40.0], [-10.0, 60.0], [30.0, 60.0], [30.0, 40.0]],
+        ];
+        let out = clip_polygon(&edge_hole, R);
+        assert!(
+            out.len() == 1 && out[0].len() == 1 && valid(&out),
+            "{out:?}"
+        );
+        // A comb whose teeth cross the edge: one piece per tooth, no bridges.
+        let comb = vec![vec![
+            [10.0, 150.0],
+            [10.0, 50.0],
+            [20.0, 50.0],
+            [20.0, 120.0],
+            [40.0, 120.0],
+            [40.0, 50.0],
+            [50.0, 50.0],
+            [50.0, 150.0],
+        ]];
+        let top = Rect {
+            min: [0.0, 0.0],
+            max: [100.0, 100.0],
+        };
+        let out = clip_polygon(&comb, top);
+        assert!(out.len() == 2 && valid(&out), "{out:?}");
     }
 
     #[test]
