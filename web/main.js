@@ -17,6 +17,9 @@ const LANG_KEY = 'renewal-map.lang';
 const TOKEN_KEY = 'renewal-map.token';
 /** Workflow order; a field team may only move a site forward along it (or suspend it). */
 const WORKFLOW = ['planned', 'design', 'tendering', 'under_construction', 'completed', 'accepted'];
+const DONE = new Set(['completed', 'accepted']);
+/** Longest note or reason the server takes, in characters. */
+const MAX_TEXT = 2000;
 const LOCAL_FONTS =
   "'WenQuanYi Zen Hei', 'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif";
 
@@ -136,6 +139,21 @@ function renderAll() {
 
 // ---------------------------------------------------------------- map
 
+/**
+ * A same-origin path for a link the server built as an absolute URL (from the Host header, so
+ * possibly the wrong scheme or host behind a proxy): its path and query, relative to the page so
+ * a sub-path prefix is kept.
+ */
+function pageRelative(href) {
+  const u = new URL(href, document.baseURI);
+  return `${u.pathname.replace(/^\/+/, '')}${u.search}`;
+}
+
+/** The vector tile URL template, relative to the page; `{z}` etc. stay literal. */
+function tileTemplate() {
+  return `${new URL('tiles/', document.baseURI).href}{z}/{x}/{y}.mvt`;
+}
+
 function tileUrls() {
   const f = state.filters;
   const q = new URLSearchParams();
@@ -146,7 +164,8 @@ function tileUrls() {
   if (f.subdistrict) q.set('subdistrict', f.subdistrict);
   if (f.late) q.set('late', 'true');
   const qs = q.toString();
-  return state.tilejson.tiles.map((u) => (qs ? `${u}${u.includes('?') ? '&' : '?'}${qs}` : u));
+  const u = tileTemplate();
+  return [qs ? `${u}?${qs}` : u];
 }
 
 function initMap() {
@@ -600,7 +619,7 @@ function renderCard() {
   body.push(dl);
   if (c.message) body.push(el('p', { class: c.message.error ? 'error' : 'ok', role: 'status', text: c.message.text }));
   if (c.conflict) body.push(renderConflict(c));
-  if (state.me) body.push(renderUpdateForm(c));
+  if (state.me) body.push(canEdit() ? renderUpdateForm(c) : el('p', { class: 'muted', id: 'update-admin', text: t('admin_no_edit') }));
   body.push(renderHistory(c.history));
   $('card-body').replaceChildren(...body);
 }
@@ -610,6 +629,7 @@ function changeSummary(ch) {
   if (ch.status != null) parts.push(statusLabel(ch.status));
   if (ch.progress != null) parts.push(`${num(ch.progress, 0)}%`);
   if (ch.note) parts.push(ch.note);
+  else if (ch.note === '') parts.push(t('note_cleared'));
   if (ch.reason) parts.push(ch.reason);
   return parts.join(' · ');
 }
@@ -674,29 +694,80 @@ function renderConflict(c) {
   );
 }
 
+/**
+ * Statuses offered to `role` for a site now in `from`: its own and the moves the server allows.
+ * Field teams move forward only and suspend unfinished sites; leaving `suspended` and moving
+ * back are a planner's (with a reason); a finished site is never suspended.
+ */
+function statusChoices(from, role) {
+  const all = Object.keys(STATUS_COLORS);
+  let out;
+  if (role === 'planner') out = all.filter((s) => s === from || s !== 'suspended' || !DONE.has(from));
+  else if (from === 'suspended') out = [from];
+  else {
+    const at = WORKFLOW.indexOf(from);
+    out = at < 0 ? [from] : WORKFLOW.slice(at);
+    if (!DONE.has(from)) out.push('suspended');
+  }
+  return out.includes(from) ? out : [from, ...out];
+}
+
+/** Whether moving from `from` to `to` (progress `was` → `prog`) needs a planner's reason. */
+function needsReason(from, to, was, prog) {
+  const a = WORKFLOW.indexOf(from);
+  const b = WORKFLOW.indexOf(to);
+  const back = a >= 0 && b >= 0 && b < a;
+  const resume = from === 'suspended' && to !== 'suspended';
+  return back || resume || (prog != null && prog < was);
+}
+
 function renderUpdateForm(c) {
   const p = c.feature.properties;
-  const draft = c.draft ?? { status: p.status, progress: p.progress, note: '', reason: '' };
-  const field = state.me?.role === 'field';
-  const at = WORKFLOW.indexOf(p.status);
+  const draft = c.draft ?? { status: p.status, progress: String(p.progress), note: p.note ?? '', reason: '' };
+  const role = state.me?.role;
+  const field = role !== 'planner';
   const statusSel = el(
     'select',
     { name: 'status', id: 'update-status' },
-    Object.keys(STATUS_COLORS).map((s) =>
-      el('option', { value: s, text: statusLabel(s), disabled: field && s !== 'suspended' && at >= 0 && WORKFLOW.indexOf(s) < at }),
-    ),
+    statusChoices(p.status, role).map((s) => el('option', { value: s, text: statusLabel(s) })),
   );
   statusSel.value = draft.status;
+  if (statusSel.value !== draft.status) statusSel.value = p.status;
   // Field teams only raise progress; planners may lower it with a reason.
   const min = field ? String(p.progress) : '0';
-  const range = el('input', { type: 'range', min, max: '100', step: '1', name: 'progress', id: 'update-progress', value: String(draft.progress) });
-  const number = el('input', { type: 'number', min, max: '100', step: '1', id: 'update-progress-number', value: String(draft.progress), 'aria-label': t('field_progress') });
-  range.addEventListener('input', () => (number.value = range.value));
-  number.addEventListener('input', () => (range.value = number.value));
-  const note = el('textarea', { name: 'note', id: 'update-note', rows: '2', maxlength: '500' });
+  const range = el('input', { type: 'range', min, max: '100', step: '1', name: 'progress', id: 'update-progress', value: draft.progress || String(p.progress) });
+  const number = el('input', { type: 'number', min, max: '100', step: '1', id: 'update-progress-number', value: draft.progress, 'aria-label': t('field_progress') });
+  const note = el('textarea', { name: 'note', id: 'update-note', rows: '2', maxlength: String(MAX_TEXT) });
   note.value = draft.note;
-  const reason = el('input', { type: 'text', name: 'reason', id: 'update-reason', maxlength: '200' });
+  const reason = el('input', { type: 'text', name: 'reason', id: 'update-reason', maxlength: String(MAX_TEXT) });
   reason.value = draft.reason;
+  const reasonLabel = el('span');
+  const reasonRow = el('label', { id: 'update-reason-row' }, reasonLabel, reason);
+  /** The progress typed, or null when the box is empty (then progress is not sent). */
+  const progress = () => (number.value.trim() === '' ? null : Number(number.value));
+  // A reason is asked for where it counts: required for a planner's backward move, resume or
+  // lowered progress; offered when suspending.
+  const showReason = () => {
+    const required = !field && needsReason(p.status, statusSel.value, p.progress, progress());
+    const offered = statusSel.value === 'suspended' && p.status !== 'suspended';
+    reasonRow.hidden = !required && !offered;
+    reason.required = required;
+    reasonLabel.textContent = t(required ? 'update_reason_required' : 'update_reason');
+  };
+  range.addEventListener('input', () => {
+    number.value = range.value;
+    showReason();
+  });
+  number.addEventListener('input', () => {
+    if (number.value.trim() !== '') range.value = number.value;
+    showReason();
+  });
+  statusSel.addEventListener('change', () => {
+    // Finished works are at 100 %.
+    if (DONE.has(statusSel.value)) number.value = range.value = '100';
+    showReason();
+  });
+  showReason();
   const form = el(
     'form',
     { class: 'update', id: 'update-form' },
@@ -704,18 +775,25 @@ function renderUpdateForm(c) {
     el('label', {}, el('span', { text: t('field_status') }), statusSel),
     el('label', {}, el('span', { text: t('field_progress') }), el('span', { class: 'range' }, range, number)),
     el('label', {}, el('span', { text: t('update_note') }), note),
-    el('label', {}, el('span', { text: t('update_reason') }), reason),
+    reasonRow,
     el('button', { type: 'submit', class: 'primary', id: 'update-submit', text: t('update_submit') }),
   );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const mine = {};
     if (statusSel.value !== p.status) mine.status = statusSel.value;
-    const prog = Number(number.value);
-    if (Number.isFinite(prog) && prog !== p.progress) mine.progress = prog;
-    if (note.value.trim()) mine.note = note.value.trim();
-    if (reason.value.trim()) mine.reason = reason.value.trim();
-    c.draft = { status: statusSel.value, progress: prog, note: note.value, reason: reason.value };
+    const prog = progress();
+    if (prog != null && Number.isFinite(prog) && prog !== p.progress) mine.progress = prog;
+    // A note is sent when it differs from the site's; emptying it sends "" (clears it).
+    const text = note.value.trim();
+    if (text !== (p.note ?? '').trim()) mine.note = text;
+    if (!reasonRow.hidden && reason.value.trim()) mine.reason = reason.value.trim();
+    c.draft = { status: statusSel.value, progress: number.value, note: note.value, reason: reason.value };
+    if (!('status' in mine || 'progress' in mine || 'note' in mine)) {
+      c.message = { error: true, text: t('update_nothing') };
+      renderCard();
+      return;
+    }
     sendUpdate(mine);
   });
   return form;
@@ -871,12 +949,30 @@ function renderWho() {
   $('sign-out').hidden = !me;
 }
 
-async function signIn(token) {
+/**
+ * The token lives in sessionStorage (gone when the tab closes: phones are shared); only with
+ * "remember on this device" in localStorage.
+ */
+function storeToken(token, remember) {
+  forgetToken();
+  (remember ? localStorage : sessionStorage).setItem(TOKEN_KEY, token);
+}
+
+function forgetToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(TOKEN_KEY);
+}
+
+function storedToken() {
+  return sessionStorage.getItem(TOKEN_KEY) ?? localStorage.getItem(TOKEN_KEY);
+}
+
+async function signIn(token, remember) {
   const r = await api('api/me', { headers: { Authorization: `Bearer ${token}` } });
   if (!r.ok || !r.body) return r;
   state.token = token;
   state.me = r.body;
-  localStorage.setItem(TOKEN_KEY, token);
+  if (remember != null) storeToken(token, remember);
   renderWho();
   await loadMine();
   renderCard();
@@ -887,7 +983,7 @@ function signOut() {
   state.token = null;
   state.me = null;
   state.mine = [];
-  localStorage.removeItem(TOKEN_KEY);
+  forgetToken();
   renderWho();
   renderMine();
   renderCard();
@@ -904,19 +1000,25 @@ function attention(p) {
 async function loadMine() {
   const me = state.me;
   if (!me) return;
+  if (!canEdit()) {
+    state.mine = [];
+    renderMine();
+    return;
+  }
   let url = 'ogc/collections/sites/items?limit=1000';
   const all = [];
   for (let page = 0; url && page < 20; page++) {
     const r = await api(url);
     if (!r.ok) break;
     all.push(...r.body.features);
-    url = (r.body.links ?? []).find((l) => l.rel === 'next')?.href ?? null;
+    const next = (r.body.links ?? []).find((l) => l.rel === 'next')?.href;
+    url = next ? pageRelative(next) : null;
   }
   const ids = new Set((me.sites ?? []).map((s) => (typeof s === 'string' ? s : s?.id)));
   const subs = new Set(me.subdistricts ?? []);
-  const mine = ids.size || subs.size
-    ? all.filter((f) => ids.has(f.id) || subs.has(f.properties.subdistrict) || subs.has(f.properties.subdistrict_code))
-    : all;
+  const mine = me.all_sites === true
+    ? all
+    : all.filter((f) => ids.has(f.id) || subs.has(f.properties.subdistrict) || subs.has(f.properties.subdistrict_code));
   mine.sort((a, b) => {
     const pa = a.properties;
     const pb = b.properties;
@@ -926,11 +1028,18 @@ async function loadMine() {
   renderMine();
 }
 
+/** Whether the signed-in account edits sites (field teams and planners; admins manage accounts). */
+function canEdit() {
+  const role = state.me?.role;
+  return role === 'field' || role === 'planner';
+}
+
 function renderMine() {
   const signedIn = !!state.me;
   $('mine-intro').hidden = signedIn;
-  $('mine-search').hidden = !signedIn;
-  if (!signedIn) {
+  $('mine-admin').hidden = !signedIn || canEdit();
+  $('mine-search').hidden = !signedIn || !canEdit();
+  if (!signedIn || !canEdit()) {
     $('mine-list').replaceChildren();
     return;
   }
@@ -997,9 +1106,10 @@ function wireUi() {
   $('sign-in-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const token = $('token').value.trim();
-    const r = await signIn(token);
+    const r = await signIn(token, $('token-remember').checked);
     if (r.ok && state.me) {
       $('token').value = '';
+      $('token-remember').checked = false;
       dlg.close();
       showTab('mine');
     } else {
@@ -1027,10 +1137,10 @@ async function main() {
   resetFilters();
   renderAll();
   await initMap();
-  const token = localStorage.getItem(TOKEN_KEY);
+  const token = storedToken();
   if (token) {
     const r = await signIn(token);
-    if (!r.ok) localStorage.removeItem(TOKEN_KEY);
+    if (r.status === 401 || r.status === 403) forgetToken();
   }
   document.body.dataset.ready = 'true';
 }

@@ -48,11 +48,12 @@ export async function launch(options = {}) {
 }
 
 /**
- * Opens the page and waits until the map has loaded and drawn. Console errors, page errors
- * and failed requests are collected in `page.problems`; call `assertNoProblems(page)` at the end.
+ * Opens `base` + `path` and waits until the map has loaded and drawn. Console errors, page
+ * errors, failed requests and requests outside `base` (another host, scheme or path prefix) are
+ * collected in `page.problems`; call `assertNoProblems(page)` at the end.
  * `allow` lists regexes for messages the scenario expects (e.g. the 412 of a stale update).
  */
-export async function openMap(context, { viewport, allow = [], path: at = '/' } = {}) {
+export async function openMap(context, { viewport, allow = [], path: at = '/', base = BASE_URL } = {}) {
   const page = await context.newPage();
   if (viewport) await page.setViewportSize(viewport);
   page.problems = [];
@@ -67,11 +68,11 @@ export async function openMap(context, { viewport, allow = [], path: at = '/' } 
     page.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on('request', (r) => {
-    if (!r.url().startsWith(BASE_URL) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) {
-      page.problems.push(`request to another host: ${r.url()}`);
+    if (!r.url().startsWith(`${base.replace(/\/$/, '')}/`) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) {
+      page.problems.push(`request outside ${base}: ${r.url()}`);
     }
   });
-  await page.goto(`${BASE_URL}${at}`);
+  await page.goto(`${base.replace(/\/$/, '')}${at}`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 20000 });
   await mapIdle(page);
   return page;

@@ -3,7 +3,7 @@
 //   node tests/browser/run.mjs            (from anywhere; see README.md)
 //
 // 1. copies the data set to a temp dir (updates write there, never to the repository);
-// 2. makes a field token with `renewal-map token add` (issue 3); if that command is missing
+// 2. makes field, planner and admin tokens with `renewal-map token add` (issue 3); if that command is missing
 //    the write scenarios fail and say so;
 // 3. starts the release binary on 127.0.0.1 at a free port with --web web and a fixed --today;
 // 4. runs `node --test` over scenarios/*.test.mjs with BASE_URL etc. in the environment;
@@ -92,6 +92,8 @@ async function waitHealthy(base, server, ms = 30000) {
 
 const field = makeToken(['--role', 'field', '--team', '三台子街道', '--name', 'Team 3']);
 const field2 = makeToken(['--role', 'field', '--team', '三台子街道', '--name', 'Team 3b']);
+const planner = makeToken(['--role', 'planner', '--name', 'Planner 1']);
+const admin = makeToken(['--role', 'admin', '--name', 'Admin 1']);
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
@@ -115,6 +117,8 @@ try {
     FIELD_TOKEN: field.token ?? '',
     FIELD_TOKEN_ERROR: field.error ?? '',
     FIELD_TOKEN_2: field2.token ?? '',
+    PLANNER_TOKEN: planner.token ?? '',
+    ADMIN_TOKEN: admin.token ?? '',
   };
   const only = process.argv.slice(2);
   const args = ['--test', '--test-concurrency=1', ...(only.length ? only.map((f) => path.resolve(f)) : files)];

@@ -15,14 +15,35 @@ after(async () => {
   await browser?.close();
 });
 
-async function signIn(page, token) {
+async function signIn(page, token, { remember = false, sites = true } = {}) {
   // The profile is shared by the scenarios of this file: start signed out.
   if (await page.isVisible('#sign-out')) await page.click('#sign-out');
   await page.click('#sign-in');
   await page.fill('#token', token);
+  if (remember) {
+    await page.check('#token-remember');
+    await shot(page, '15-sign-in-remember');
+  }
   await page.click('#sign-in-form button[type=submit]');
   await page.waitForSelector('#sign-out');
-  await page.waitForSelector('#mine-list li[data-site]');
+  if (sites) await page.waitForSelector('#mine-list li[data-site]');
+}
+
+/** Options of the card's status select. */
+const statusOptions = (page) => page.$$eval('#update-status option', (os) => os.map((o) => o.value));
+
+/** Records the JSON bodies of the page's PATCH requests. */
+function patches(page) {
+  const out = [];
+  page.on('request', (r) => {
+    if (r.method() === 'PATCH') out.push(JSON.parse(r.postData()));
+  });
+  return out;
+}
+
+async function openCard(page, id) {
+  await page.evaluate((i) => window.__app.openSite(i), id);
+  await page.waitForSelector(`#card[data-site="${id}"] #card-body dl`);
 }
 
 /** The first site in "my sites" whose status is `status`, as listed (id, name). */
@@ -110,7 +131,7 @@ test('a stale update shows the other change and can be retried', async () => {
   assert.ok(text.includes('这个工地刚被别人更新过'), text);
   assert.ok(text.includes(`${theirs}%`), `conflict should show the other change (${theirs}%): ${text}`);
   assert.ok(text.includes('100%'), `conflict should show my change: ${text}`);
-  await page.waitForSelector('#card .conflict :text("other team member")', { timeout: 5000 }).catch(() => {});
+  assert.ok(text.includes('other team member'), `conflict should show the other user's note: ${text}`);
   await shot(page, '13-stale-conflict');
 
   await page.click('#conflict-retry');
@@ -119,6 +140,137 @@ test('a stale update shows the other change and can be retried', async () => {
   const now = await getJson(`api/sites/${site.id}`);
   assert.equal(now.body.properties.status, 'completed');
   assert.equal(now.body.properties.progress, 100);
+  assertNoProblems(page);
+  await page.close();
+});
+
+test('a field user is offered only the moves the server allows; the form\'s limits are the server\'s', async () => {
+  const { token, me } = await requireWriteApi();
+  const page = await openMap(browser.context);
+  await signIn(page, token);
+  const building = await mySiteWithStatus(page, 'under_construction');
+  await openCard(page, building.id);
+  assert.deepEqual(await statusOptions(page), ['under_construction', 'completed', 'accepted', 'suspended']);
+  assert.equal(await page.getAttribute('#update-note', 'maxlength'), '2000');
+  assert.equal(await page.getAttribute('#update-reason', 'maxlength'), '2000');
+  assert.equal(await page.isVisible('#update-reason'), false, 'no reason asked for a forward move');
+  await page.selectOption('#update-status', 'suspended');
+  assert.ok(await page.isVisible('#update-reason'), 'suspending offers a reason');
+
+  const byStatus = {};
+  for (const id of me.sites) {
+    const st = (await getJson(`api/sites/${id}`)).body.properties.status;
+    byStatus[st] ??= id;
+  }
+  assert.ok(byStatus.suspended && byStatus.accepted, `the team needs a suspended and an accepted site: ${JSON.stringify(byStatus)}`);
+  await openCard(page, byStatus.suspended);
+  assert.deepEqual(await statusOptions(page), ['suspended'], 'resuming is a planner\'s');
+  await openCard(page, byStatus.accepted);
+  assert.deepEqual(await statusOptions(page), ['accepted'], 'a finished site is neither suspended nor moved back');
+  assertNoProblems(page);
+  await page.close();
+});
+
+test('an empty progress box sends no progress; emptying the note clears it', async () => {
+  const { token } = await requireWriteApi();
+  const page = await openMap(browser.context);
+  const sent = patches(page);
+  await signIn(page, token);
+  const site = await mySiteWithStatus(page, 'design');
+  assert.ok(site, 'no site in design in the team\'s list');
+  await openCard(page, site.id);
+  await page.fill('#update-progress-number', '');
+  await page.fill('#update-note', '图纸已交 browser test');
+  await page.click('#update-submit');
+  await page.waitForSelector('#card p.ok');
+  assert.deepEqual(sent.at(-1), { note: '图纸已交 browser test' });
+  let now = (await getJson(`api/sites/${site.id}`)).body.properties;
+  assert.equal(now.progress, site.properties.progress);
+  assert.equal(now.note, '图纸已交 browser test');
+
+  assert.equal(await page.inputValue('#update-note'), '图纸已交 browser test', 'the form starts from the site\'s note');
+  await page.fill('#update-note', '');
+  await page.click('#update-submit');
+  await page.waitForFunction(() => document.querySelector('#card [data-field="note"]')?.textContent.trim() === '–');
+  assert.deepEqual(sent.at(-1), { note: '' });
+  now = (await getJson(`api/sites/${site.id}`)).body.properties;
+  assert.equal(now.note ?? null, null);
+  assertNoProblems(page);
+  await page.close();
+});
+
+test('a planner moving a site back or resuming it must give a reason', async () => {
+  const token = process.env.PLANNER_TOKEN;
+  assert.ok(token, 'no planner token: `renewal-map token add --role planner` failed');
+  const page = await openMap(browser.context);
+  const sent = patches(page);
+  await signIn(page, token);
+  assert.equal(await page.$$eval('#mine-list li[data-site]', (l) => l.length), (await getJson('api/stats')).body.totals.sites, 'a planner\'s "my sites" is every site');
+  const sites = (await getJson('ogc/collections/sites/items?limit=1000')).body.features;
+  const done = sites.find((f) => f.properties.status === 'completed');
+  const suspended = sites.find((f) => f.properties.status === 'suspended');
+
+  await openCard(page, done.id);
+  assert.ok(!(await statusOptions(page)).includes('suspended'), 'a completed site cannot be suspended');
+  assert.equal(await page.isVisible('#update-reason'), false);
+  await page.selectOption('#update-status', 'under_construction');
+  assert.ok(await page.isVisible('#update-reason'), 'moving back asks for a reason');
+  assert.equal(await page.$eval('#update-reason', (i) => i.required), true);
+  await page.fill('#update-progress-number', '90');
+  await page.click('#update-submit');
+  assert.equal(sent.length, 0, 'no PATCH without the reason');
+  await page.fill('#update-reason', '验收发现问题 browser test');
+  await page.click('#update-submit');
+  await page.waitForSelector('#card p.ok');
+  assert.deepEqual(sent.at(-1), { status: 'under_construction', progress: 90, reason: '验收发现问题 browser test' });
+
+  await openCard(page, suspended.id);
+  assert.equal(await page.isVisible('#update-reason'), false);
+  await page.selectOption('#update-status', 'design');
+  assert.ok(await page.isVisible('#update-reason'), 'resuming asks for a reason');
+  assert.equal(await page.$eval('#update-reason', (i) => i.required), true);
+  await shot(page, '14-planner-resume-reason');
+  assertNoProblems(page);
+  await page.close();
+});
+
+test('an admin sees no sites to edit', async () => {
+  const token = process.env.ADMIN_TOKEN;
+  assert.ok(token, 'no admin token: `renewal-map token add --role admin` failed');
+  const page = await openMap(browser.context);
+  await signIn(page, token, { sites: false });
+  await page.click('[data-tab="mine"]');
+  assert.ok(await page.isVisible('#mine-admin'));
+  assert.equal(await page.$$eval('#mine-list li', (l) => l.length), 0);
+  const site = (await getJson('ogc/collections/sites/items?limit=1')).body.features[0];
+  await openCard(page, site.id);
+  assert.equal(await page.$('#update-form'), null);
+  assert.match(await page.textContent('#update-admin'), /管理员/);
+  assertNoProblems(page);
+  await page.close();
+});
+
+test('the token is kept for the tab only, unless "remember on this device" is ticked', async () => {
+  const { token } = await requireWriteApi();
+  let page = await openMap(browser.context, { viewport: PHONE });
+  await signIn(page, token);
+  assert.deepEqual(
+    await page.evaluate(() => [sessionStorage.getItem('renewal-map.token') != null, localStorage.getItem('renewal-map.token')]),
+    [true, null],
+  );
+  await page.close();
+  page = await openMap(browser.context, { viewport: PHONE });
+  assert.ok(await page.isVisible('#sign-in'), 'a new tab starts signed out');
+  await signIn(page, token, { remember: true });
+  assert.equal(await page.evaluate(() => localStorage.getItem('renewal-map.token')), token);
+  await page.close();
+  page = await openMap(browser.context);
+  await page.waitForSelector('#sign-out');
+  await page.click('#sign-out');
+  assert.deepEqual(
+    await page.evaluate(() => [sessionStorage.getItem('renewal-map.token'), localStorage.getItem('renewal-map.token')]),
+    [null, null],
+  );
   assertNoProblems(page);
   await page.close();
 });
