@@ -101,7 +101,7 @@ impl IfMatch {
     /// Whether any listed tag is the ETag of `version`.
     fn matches(&self, version: u64) -> bool {
         let etag = version.to_string();
-        self.0.iter().any(|t| *t == etag)
+        self.0.contains(&etag)
     }
 }
 
