@@ -26,7 +26,10 @@ pub struct Limits {
     pub max_nearest: usize,
     /// Nearest parks returned when `limit` is not given (default 5).
     pub default_nearest: usize,
-    /// Largest request body in bytes (default 16 KiB); larger bodies get 413.
+    /// Largest request body in bytes (default 64 KiB); larger bodies get 413. Sized for the
+    /// largest valid update: a 2,000-character note and reason written as `\uXXXX` surrogate
+    /// pairs take 12 bytes a character, about 48 KB together. Lower it only if clients never
+    /// escape non-ASCII text.
     pub max_body_bytes: usize,
 }
 
@@ -37,7 +40,7 @@ impl Default for Limits {
             default_page: 100,
             max_nearest: 50,
             default_nearest: 5,
-            max_body_bytes: 16 * 1024,
+            max_body_bytes: 64 * 1024,
         }
     }
 }

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use renewal_map::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_WEB_DIR};
 use renewal_map::model::{Dataset, Date, Role, SiteId};
 use renewal_map::snapshot::Snapshot;
-use renewal_map::store::{self, NewAccount, OpenMode, Store};
+use renewal_map::store::{self, NewAccount, OpenMode, ServeLock, Store};
 use renewal_map::{AppState, app, load};
 
 #[derive(Parser)]
@@ -80,12 +80,17 @@ struct DbArgs {
 }
 
 impl DbArgs {
-    fn open(&self, data_dir: &std::path::Path, dataset: &Dataset) -> Result<Store, String> {
-        let (path, mode) = match &self.db {
+    /// The store file and whether it may be created.
+    fn location(&self, data_dir: &std::path::Path) -> (PathBuf, OpenMode) {
+        match &self.db {
             Some(p) if !self.init_db => (p.clone(), OpenMode::MustExist),
             Some(p) => (p.clone(), OpenMode::CreateIfMissing),
             None => (store::default_path(data_dir), OpenMode::CreateIfMissing),
-        };
+        }
+    }
+
+    fn open(&self, data_dir: &std::path::Path, dataset: &Dataset) -> Result<Store, String> {
+        let (path, mode) = self.location(data_dir);
         Store::open(&path, &dataset.sites, mode).map_err(|e| e.to_string())
     }
 }
@@ -177,6 +182,11 @@ fn generate(seed: u64, scale: u32, sources: PathBuf, out: PathBuf) -> Result<(),
 
 fn serve(config: Config, db: &DbArgs) -> Result<(), String> {
     config.validate().map_err(|e| e.to_string())?;
+    // Held until serve returns: a second `serve` on this database would write behind this
+    // one's snapshot. Taken before the store is opened, so two first starts cannot both
+    // create it.
+    let (db_path, mode) = db.location(&config.data_dir);
+    let _serving = ServeLock::acquire(&db_path, mode).map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     let mut dataset = load::load_dataset(&config.data_dir).map_err(|e| e.to_string())?;
     let store = db.open(&config.data_dir, &dataset)?;

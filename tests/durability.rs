@@ -3,6 +3,9 @@
 //! checks that every acknowledged (2xx) update is in the store and that the file passes
 //! `PRAGMA integrity_check`.
 //!
+//! The first kill lands in the very first start, from no database, so it can interrupt the
+//! store's creation.
+//!
 //! `DURABILITY_KILLS` sets the number of kills (default 20); `DURABILITY_SEED` replays a run.
 
 mod common;
@@ -181,6 +184,42 @@ fn acknowledged_updates_survive_kill_9() {
     let data = fx.path().to_owned();
     let db = data.join("renewal.sqlite");
 
+    // Kill 1 of `kills`: the first start, from no database at all, so the kill can land while
+    // the store is being created and seeded. Afterwards the file is absent or complete, and
+    // the next start (kill 2) serves from a complete store.
+    assert!(!db.exists());
+    let (mut child, _ready) = start(&data);
+    std::thread::sleep(Duration::from_millis(rng.below(30)));
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    let created_before_kill = db.exists();
+    if created_before_kill {
+        assert_eq!(
+            integrity(&db),
+            "ok",
+            "integrity after a kill in first start"
+        );
+        let conn = rusqlite::Connection::open(&db).expect("open store file");
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM site_state", [], |r| r.get(0))
+            .expect("site_state");
+        assert_eq!(rows, SITES.len() as i64, "a half-seeded store was left");
+    }
+    let (mut child, ready) = start(&data);
+    let addr = ready
+        .recv_timeout(Duration::from_secs(20))
+        .expect("server ready after a kill in first start");
+    for site in SITES {
+        assert_eq!(
+            site_version(addr, site),
+            Some(1),
+            "{site} after first start"
+        );
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    assert_eq!(integrity(&db), "ok");
+
     let out = Command::new(BIN)
         .args(["token", "add", "--role", "planner", "--name", "durability"])
         .arg("--data")
@@ -201,7 +240,7 @@ fn acknowledged_updates_survive_kill_9() {
     let mut acked: Vec<Ack> = Vec::new();
     let mut early_kills = 0;
     let mut server_errors = 0;
-    for round in 0..kills {
+    for round in 2..kills.max(3) {
         let (mut child, ready) = start(&data);
         // One kill in eight lands during start-up (open, migrate, seed, overlay).
         if rng.below(8) == 0 {
@@ -275,7 +314,13 @@ fn acknowledged_updates_survive_kill_9() {
     child.wait().expect("reap");
     assert_eq!(integrity(&db), "ok");
     eprintln!(
-        "durability: seed {seed}, {kills} kills ({early_kills} during start-up), {} acknowledged writes, {} lost, {server_errors} 5xx, {:.1} s",
+        "durability: seed {seed}, {} kills ({early_kills} during start-up, 1 in first start from no database, which {} the store), {} acknowledged writes, {} lost, {server_errors} 5xx, {:.1} s",
+        kills.max(3),
+        if created_before_kill {
+            "had created"
+        } else {
+            "had not yet created"
+        },
         acked.len(),
         lost.len(),
         started.elapsed().as_secs_f64()

@@ -204,3 +204,63 @@ fn tokens_are_added_listed_and_revoked() {
     let line = text.lines().find(|l| l.contains("Team 3")).unwrap();
     assert!(!line.ends_with("\t-"), "revocation time not listed: {line}");
 }
+
+/// Both connections of a store opened as `serve` opens it (new file, then existing file) run
+/// in WAL mode with `synchronous=FULL` and foreign keys on.
+#[test]
+fn both_connections_have_the_durability_settings() {
+    let fx = Fixture::new();
+    for round in ["created", "reopened"] {
+        let (_state, store) = fx.open();
+        let [writer, reader] = store.pragmas().unwrap();
+        for (which, p) in [("writer", writer), ("reader", reader)] {
+            assert_eq!(p.journal_mode, "wal", "{round} {which}");
+            assert_eq!(p.synchronous, 2, "{round} {which}: synchronous is not FULL");
+            assert!(p.foreign_keys, "{round} {which}: foreign keys off");
+        }
+    }
+}
+
+/// A second `serve` on a database another `serve` holds stops with a clear message; token
+/// commands still run beside it, and the lock goes with the process (even on `kill -9`).
+#[test]
+fn a_second_serve_on_the_same_database_is_refused() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let fx = Fixture::new();
+    let data = fx.path();
+    let start = || {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--bind", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let started = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|l| l.contains("serving on"));
+        assert!(started, "first serve did not start");
+        // Keep draining, so the child never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        child
+    };
+    let mut first = start();
+    serve_fails(data, &[], "already served by another renewal-map process");
+    let out = run(&["token", "list"], data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let mut again = start();
+    again.kill().unwrap();
+    again.wait().unwrap();
+}

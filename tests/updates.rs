@@ -7,7 +7,8 @@ use axum::body::Body;
 use axum::http::Method;
 use common::store::{Fixture, PARK_001, SUB_A, SUB_B, patch, router_of, tile_of, token, version};
 use common::{get, send};
-use renewal_map::model::Role;
+use renewal_map::model::{Role, SitePatch, Timestamp, apply_patch};
+use renewal_map::store::{ChangeContext, OpenMode, Store, StoreError};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -116,24 +117,53 @@ async fn if_match_is_required_and_checked() {
         .await
         .expect(428);
     assert_eq!(r.json()["error"], "precondition_required");
-    for bad in ["3", "W/\"1\"", "\"x\"", "*"] {
-        let r = send(
-            &app,
-            Method::PATCH,
-            "/api/sites/compound-001",
-            &[
-                ("authorization", &format!("Bearer {planner}")),
-                ("if-match", bad),
-            ],
-            body,
-        )
-        .await
-        .expect(400);
+    let with_if_match = |tag: &'static str| {
+        let auth = format!("Bearer {planner}");
+        let app = app.clone();
+        async move {
+            send(
+                &app,
+                Method::PATCH,
+                "/api/sites/compound-001",
+                &[("authorization", &auth), ("if-match", tag)],
+                body,
+            )
+            .await
+        }
+    };
+    // Not an entity tag at all: 400.
+    for bad in ["3", "W/3", "\"1", "\"1\"x", ",", "1, \"1\""] {
+        let r = with_if_match(bad).await.expect(400);
         assert_eq!(r.json()["error"], "invalid_if_match", "{bad}");
     }
-    patch(&app, "compound-001", Some(&planner), Some(1), body)
-        .await
-        .expect(200);
+    // A wildcard names no version: 428, saying why.
+    for any in ["*", " * "] {
+        let r = with_if_match(any).await.expect(428);
+        let j = r.json();
+        assert_eq!(j["error"], "precondition_required", "{any}");
+        assert!(
+            j["message"].as_str().is_some_and(|m| m.contains("*")),
+            "{j}"
+        );
+    }
+    // Well-formed tags that are not the current ETag by exact string: 412. Weak tags never
+    // match for If-Match (RFC 9110 §13.1.1).
+    for other in [
+        "W/\"1\"",
+        "\"x\"",
+        "\"01\"",
+        "\"+1\"",
+        "\" 1\"",
+        "\"\"",
+        "\"2\", W/\"1\"",
+    ] {
+        let r = with_if_match(other).await.expect(412);
+        assert_eq!(r.json()["error"], "version_mismatch", "{other}");
+        assert_eq!(r.etag().as_deref(), Some("\"1\""), "{other}");
+    }
+    assert_eq!(store.change_count(None).expect("count"), 0);
+    // A list matches when any entry does.
+    with_if_match("\"7\", W/\"1\",\"1\"").await.expect(200);
     let stale = patch(
         &app,
         "compound-001",
@@ -378,7 +408,8 @@ async fn bad_bodies_change_nothing_and_the_server_lives() {
         "{\"a\":".repeat(1_500),
         "}".repeat(1_500)
     );
-    let huge = format!("{{\"note\":\"{}\"}}", "x".repeat(20 * 1024));
+    let limit = renewal_map::config::Limits::default().max_body_bytes;
+    let huge = format!("{{\"note\":\"{}\"}}", "x".repeat(limit + 1024));
     let cases: Vec<(&str, String, u16, &str)> = vec![
         ("empty body", String::new(), 400, "invalid_json"),
         ("not json", "status=completed".into(), 400, "invalid_json"),
@@ -496,7 +527,7 @@ async fn bad_bodies_change_nothing_and_the_server_lives() {
     }
     assert_eq!(version(&app, "compound-001").await, 1);
     // Oversized with an honest Content-Length is refused the same way.
-    let big = "x".repeat(17 * 1024);
+    let big = "x".repeat(limit + 1);
     let r = send(
         &app,
         Method::PATCH,
@@ -511,6 +542,61 @@ async fn bad_bodies_change_nothing_and_the_server_lives() {
     .await
     .expect(413);
     assert_eq!(r.json()["error"], "payload_too_large");
+}
+
+/// The largest valid body: a planner's backward move with a 2,000-character note and reason,
+/// every character a `\uXXXX` surrogate pair (12 bytes), about 48 KB. It fits the body limit;
+/// the same escaping past the limit is 413.
+#[tokio::test]
+async fn the_largest_valid_body_fits_the_limit() {
+    let fx = Fixture::new();
+    let (state, store) = fx.open();
+    let app = router_of(&state);
+    let planner = token(&store, "Planner", Role::Planner, &[], &[]);
+    let tree = "\\ud83c\\udf33"; // 🌳, escaped as JSON text
+    let text = tree.repeat(2_000);
+    let body = format!(r#"{{"status":"design","note":"{text}","reason":"{text}"}}"#);
+    let limit = renewal_map::config::Limits::default().max_body_bytes;
+    assert!(
+        body.len() > 16 * 1024 && body.len() <= limit,
+        "{}",
+        body.len()
+    );
+    let r = patch(&app, "compound-001", Some(&planner), Some(1), &body)
+        .await
+        .expect(200);
+    let j = r.json();
+    assert_eq!(j["properties"]["status"], "design");
+    assert_eq!(
+        j["properties"]["note"].as_str().map(|n| n.chars().count()),
+        Some(2_000)
+    );
+    assert!(
+        j["properties"]["note"]
+            .as_str()
+            .is_some_and(|n| n.starts_with('🌳'))
+    );
+    let h = get(&app, "/api/sites/compound-001/history")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        h["changes"][0]["reason"]
+            .as_str()
+            .map(|n| n.chars().count()),
+        Some(2_000)
+    );
+    // Past the limit, the same kind of body is refused before it is parsed.
+    let over = format!(
+        r#"{{"status":"under_construction","note":"{}","reason":"x"}}"#,
+        tree.repeat(limit / 12 + 1)
+    );
+    assert!(over.len() > limit);
+    let r = patch(&app, "compound-001", Some(&planner), Some(2), &over)
+        .await
+        .expect(413);
+    assert_eq!(r.json()["error"], "payload_too_large");
+    assert_eq!(store.change_count(None).expect("count"), 1);
 }
 
 #[tokio::test]
@@ -731,4 +817,313 @@ async fn concurrent_writers_lose_nothing() {
         );
     }
     assert_eq!(store.integrity_check().expect("check"), "ok");
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let fx = Fixture::new();
+    let (state, store) = fx.open();
+    let app = router_of(&state);
+    let planner = token(&store, "Planner", Role::Planner, &[], &[]);
+    for (i, scheme) in ["bearer", "BEARER", "BeArEr"].into_iter().enumerate() {
+        let auth = format!("{scheme}  {planner}");
+        let body = format!(r#"{{"note":"check {i}"}}"#);
+        let tag = format!("\"{}\"", i + 1);
+        send(
+            &app,
+            Method::PATCH,
+            "/api/sites/road-001",
+            &[("authorization", &auth), ("if-match", &tag)],
+            body,
+        )
+        .await
+        .expect(200);
+    }
+    for bad in [format!("Bearer{planner}"), format!("Basic {planner}")] {
+        send(
+            &app,
+            Method::PATCH,
+            "/api/sites/road-001",
+            &[("authorization", &bad), ("if-match", "\"4\"")],
+            r#"{"note":"x"}"#,
+        )
+        .await
+        .expect(401);
+    }
+    assert_eq!(store.change_count(None).expect("count"), 3);
+}
+
+#[tokio::test]
+async fn a_patch_that_changes_nothing_is_refused_and_recorded_nowhere() {
+    let fx = Fixture::new();
+    let (state, store) = fx.open();
+    let app = router_of(&state);
+    let team = token(&store, "Team B", Role::Field, &[SUB_B.0], &[]);
+    let planner = token(&store, "Planner", Role::Planner, &[], &[]);
+    for body in [
+        r#"{"status":"under_construction"}"#,
+        r#"{"progress":40}"#,
+        r#"{"status":"under_construction","progress":40,"note":""}"#,
+    ] {
+        let r = patch(&app, "compound-001", Some(&team), Some(1), body)
+            .await
+            .expect(422);
+        assert_eq!(r.json()["error"], "no_change", "{body}");
+    }
+    let r = patch(
+        &app,
+        "compound-001",
+        Some(&planner),
+        Some(1),
+        r#"{"planned_start":"2026-03-01","reason":"re-confirmed"}"#,
+    )
+    .await
+    .expect(422);
+    assert_eq!(r.json()["error"], "no_change");
+    assert_eq!(version(&app, "compound-001").await, 1);
+    assert_eq!(store.change_count(None).expect("count"), 0);
+}
+
+#[tokio::test]
+async fn leaving_suspended_is_a_planners_decision_with_a_reason() {
+    let fx = Fixture::new();
+    let (state, store) = fx.open();
+    let app = router_of(&state);
+    let team = token(&store, "Team B", Role::Field, &[SUB_B.0], &[]);
+    let planner = token(&store, "Planner", Role::Planner, &[], &[]);
+    // The field reports the halt...
+    patch(
+        &app,
+        "compound-001",
+        Some(&team),
+        Some(1),
+        r#"{"status":"suspended"}"#,
+    )
+    .await
+    .expect(200);
+    // ...but a completed site cannot be suspended.
+    let r = patch(
+        &app,
+        "park-002",
+        Some(&team),
+        Some(1),
+        r#"{"status":"suspended"}"#,
+    )
+    .await
+    .expect(422);
+    assert_eq!(r.json()["error"], "cannot_suspend_finished");
+    // under_construction → suspended → planned is a backward move.
+    let back = r#"{"status":"planned"}"#;
+    let r = patch(&app, "compound-001", Some(&team), Some(2), back)
+        .await
+        .expect(403);
+    assert_eq!(r.json()["rule"], "resume_requires_planner");
+    let r = patch(&app, "compound-001", Some(&planner), Some(2), back)
+        .await
+        .expect(422);
+    assert_eq!(r.json()["error"], "reason_required");
+    patch(
+        &app,
+        "compound-001",
+        Some(&planner),
+        Some(2),
+        r#"{"status":"planned","reason":"scheme withdrawn"}"#,
+    )
+    .await
+    .expect(200);
+    assert_eq!(store.change_count(None).expect("count"), 2);
+}
+
+/// A `token revoke` committed after the request passed its token check, but before its write
+/// transaction, stops the write: the transaction checks the token again.
+#[tokio::test]
+async fn a_revocation_during_a_write_stops_it() {
+    let fx = Fixture::new();
+    let (state, store) = fx.open();
+    let app = router_of(&state);
+    let team = token(&store, "Team A", Role::Field, &[SUB_A.0], &[]);
+    // Another handle on the file plays the CLI: its own connections, its own writer.
+    let sites = renewal_map::load::load_dataset(fx.path())
+        .expect("data")
+        .sites;
+    let cli = Store::open(store.path(), &sites, OpenMode::MustExist).expect("second handle");
+
+    let writer = store.writer();
+    let request = {
+        let (app, team) = (app.clone(), team.clone());
+        tokio::spawn(async move {
+            patch(
+                &app,
+                "road-001",
+                Some(&team),
+                Some(1),
+                r#"{"status":"tendering"}"#,
+            )
+            .await
+        })
+    };
+    // The request authenticates, then waits for the writer held here.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    cli.revoke("Team A").expect("revoke");
+    drop(writer);
+    let r = request.await.expect("request");
+    assert_eq!(
+        r.status.as_u16(),
+        401,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(version(&app, "road-001").await, 1);
+    assert_eq!(store.change_count(None).expect("count"), 0);
+
+    // The same holds for the assignment: checked again inside the transaction.
+    let other = token(&store, "Team A2", Role::Field, &[SUB_A.0], &[]);
+    let account = store.authenticate(&other).expect("auth").expect("live");
+    let before = state
+        .current()
+        .site("road-001")
+        .expect("site")
+        .as_ref()
+        .clone();
+    let patch_ = SitePatch {
+        note: Some("x".into()),
+        ..Default::default()
+    };
+    let after = apply_patch(&before, &patch_, Role::Field, Timestamp::now()).expect("valid");
+    {
+        let c = rusqlite::Connection::open(store.path()).expect("open");
+        c.execute("DELETE FROM assignment WHERE account_id = ?1", [account.id])
+            .expect("unassign");
+    }
+    let ctx = ChangeContext {
+        actor: &account,
+        note: Some("x"),
+        reason: None,
+    };
+    assert!(matches!(
+        store.writer().record(&before, &after, ctx),
+        Err(StoreError::NotAssigned { .. })
+    ));
+    assert_eq!(store.change_count(None).expect("count"), 0);
+}
+
+/// When the file holds a newer version than the map (something wrote it behind the
+/// service's back), the write answers 412 with the stored state and the map shows it, so the
+/// next write based on it succeeds.
+#[tokio::test]
+async fn a_store_ahead_of_the_map_gives_412_and_is_republished() {
+    let fx = Fixture::new();
+    let (state, store) = fx.open();
+    let app = router_of(&state);
+    let planner = token(&store, "Planner", Role::Planner, &[], &[]);
+    let sites = renewal_map::load::load_dataset(fx.path())
+        .expect("data")
+        .sites;
+    let behind = Store::open(store.path(), &sites, OpenMode::MustExist).expect("second handle");
+    let account = behind.authenticate(&planner).expect("auth").expect("live");
+    let before = state
+        .current()
+        .site("compound-001")
+        .expect("site")
+        .as_ref()
+        .clone();
+    let p = SitePatch {
+        progress: Some(55),
+        ..Default::default()
+    };
+    let after = apply_patch(&before, &p, Role::Planner, Timestamp::now()).expect("valid");
+    let ctx = ChangeContext {
+        actor: &account,
+        note: None,
+        reason: None,
+    };
+    behind
+        .writer()
+        .record(&before, &after, ctx)
+        .expect("write behind");
+
+    let r = patch(
+        &app,
+        "compound-001",
+        Some(&planner),
+        Some(1),
+        r#"{"progress":60}"#,
+    )
+    .await
+    .expect(412);
+    assert_eq!(r.etag().as_deref(), Some("\"2\""));
+    let j = r.json();
+    assert_eq!(j["error"], "version_mismatch");
+    assert_eq!(j["current"]["properties"]["progress"], 55);
+    let item = get(&app, "/api/sites/compound-001")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(item["properties"]["version"], 2);
+    assert_eq!(item["properties"]["progress"], 55);
+    let feed = get(&app, "/api/changes?since=0").await.expect(200).json();
+    assert_eq!(feed["changes"].as_array().map(Vec::len), Some(1));
+    patch(
+        &app,
+        "compound-001",
+        Some(&planner),
+        Some(2),
+        r#"{"progress":60}"#,
+    )
+    .await
+    .expect(200);
+    assert_eq!(version(&app, "compound-001").await, 3);
+}
+
+/// The feed and history stop at the last change the map shows: a committed change whose
+/// snapshot is not swapped in yet is not listed.
+#[tokio::test]
+async fn the_feed_never_runs_ahead_of_the_map() {
+    let fx = Fixture::new();
+    let (state, store) = fx.open();
+    let app = router_of(&state);
+    let planner = token(&store, "Planner", Role::Planner, &[], &[]);
+    patch(
+        &app,
+        "road-001",
+        Some(&planner),
+        Some(1),
+        r#"{"note":"first"}"#,
+    )
+    .await
+    .expect(200);
+    let published = store.published_seq();
+    assert_eq!(published, 1);
+
+    let account = store.authenticate(&planner).expect("auth").expect("live");
+    let before = state
+        .current()
+        .site("road-001")
+        .expect("site")
+        .as_ref()
+        .clone();
+    let p = SitePatch {
+        note: Some("second".into()),
+        ..Default::default()
+    };
+    let after = apply_patch(&before, &p, Role::Planner, Timestamp::now()).expect("valid");
+    let ctx = ChangeContext {
+        actor: &account,
+        note: Some("second"),
+        reason: None,
+    };
+    let mut writer = store.writer();
+    let seq = writer.record(&before, &after, ctx).expect("commit");
+    // Committed, not yet published: neither the feed nor the history shows it.
+    assert_eq!(store.changes_since(0, 10).expect("feed").len(), 1);
+    assert_eq!(store.history("road-001").expect("history").len(), 1);
+    writer.publish(seq);
+    drop(writer);
+    assert_eq!(store.changes_since(0, 10).expect("feed").len(), 2);
+    assert_eq!(store.history("road-001").expect("history").len(), 2);
+
+    // A reopened store publishes what the file holds.
+    drop((app, state, store));
+    let (_state, store) = fx.open();
+    assert_eq!(store.published_seq(), 2);
 }

@@ -46,8 +46,11 @@ pub enum ApiError {
         /// What was wrong.
         message: String,
     },
-    /// 428: a write without `If-Match`.
-    PreconditionRequired,
+    /// 428: a write without `If-Match`, or with `If-Match: *`, which names no version.
+    PreconditionRequired {
+        /// What to send instead.
+        message: &'static str,
+    },
     /// 503: the service runs without a store and accepts no writes.
     ReadOnly,
     /// 405: the route exists but not with this method.
@@ -117,11 +120,10 @@ impl IntoResponse for ApiError {
             ApiError::Unprocessable { code, message } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
-            ApiError::PreconditionRequired => (
+            ApiError::PreconditionRequired { message } => (
                 StatusCode::PRECONDITION_REQUIRED,
                 "precondition_required",
-                "writes need If-Match: \"<version>\" with the ETag of the site as last read"
-                    .to_owned(),
+                message.to_owned(),
             ),
             ApiError::ReadOnly => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -2,9 +2,11 @@
 //! `GET /api/changes`, `GET /api/me`.
 //!
 //! A write is checked in this order: token (401), site (404), rights over the site (403),
-//! `If-Match` (428), body (413/400); then, holding the store's writer, version (412) and
-//! lifecycle rules (403/422) against the current state, the store transaction, and the swap of
-//! a snapshot carrying the new state. Holding the writer through the swap means two writers
+//! `If-Match` (428/400), body (413/400); then, holding the store's writer, version (412) and
+//! lifecycle rules (403/422) against the current state, the store transaction (which checks
+//! the token and the assignment again, so a revocation committed meanwhile still stops it:
+//! 401/403), the swap of a snapshot carrying the new state, and last the store's published
+//! seq, which caps history and the feed. Holding the writer through the swap means two writers
 //! can never publish snapshots out of order; readers never take that lock.
 
 use std::sync::Arc;
@@ -48,13 +50,19 @@ async fn blocking<T: Send + 'static>(
     })?
 }
 
+/// The credentials of `Authorization: Bearer <token>`; the scheme is case-insensitive
+/// (RFC 9110 §11.1).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
 /// The account behind `Authorization: Bearer <token>`, or 401.
 async fn account(store: &Store, headers: &HeaderMap) -> Result<Account, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
+    let token = bearer(headers)
         .filter(|t| crate::store::token_looks_valid(t))
         .ok_or(ApiError::Unauthorized)?
         .to_owned();
@@ -83,20 +91,72 @@ fn unknown_site(id: &str) -> ApiError {
     ApiError::not_found("unknown_site", format!("no site with id {id:?}"))
 }
 
-/// The version of `If-Match: "<version>"`; 428 when absent, 400 when not a quoted version.
-fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
-    let raw = headers
-        .get(header::IF_MATCH)
-        .ok_or(ApiError::PreconditionRequired)?;
-    raw.to_str()
-        .ok()
-        .map(str::trim)
-        .and_then(|v| v.strip_prefix('"')?.strip_suffix('"'))
-        .and_then(|v| v.parse::<u64>().ok())
-        .ok_or_else(|| ApiError::BadRequest {
-            code: "invalid_if_match",
-            message: "If-Match must be the site's ETag, a quoted version like \"3\"".into(),
-        })
+/// The strong entity tags of an `If-Match` header, compared with the site's ETag by exact
+/// string (RFC 9110 §13.1.1, strong comparison): `"03"` does not match version 3, and weak tags
+/// (`W/"3"`) never match.
+#[derive(Debug, PartialEq)]
+struct IfMatch(Vec<String>);
+
+impl IfMatch {
+    /// Whether any listed tag is the ETag of `version`.
+    fn matches(&self, version: u64) -> bool {
+        let etag = version.to_string();
+        self.0.contains(&etag)
+    }
+}
+
+/// Reads every `If-Match` line as one list of entity tags: 428 when absent or `*` (a
+/// wildcard names no version, so it would defeat the optimistic check), 400 when malformed.
+fn if_match(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
+    let malformed = || ApiError::BadRequest {
+        code: "invalid_if_match",
+        message: "If-Match must list the site's ETag, a quoted version like \"3\"".into(),
+    };
+    let mut lines = headers.get_all(header::IF_MATCH).iter().peekable();
+    if lines.peek().is_none() {
+        return Err(ApiError::PreconditionRequired {
+            message: "writes need If-Match: \"<version>\" with the ETag of the site as last read",
+        });
+    }
+    let separator = |c: char| c == ',' || c == ' ' || c == '\t';
+    let mut strong = Vec::new();
+    let mut any_tag = false;
+    for line in lines {
+        let mut rest = line.to_str().map_err(|_| malformed())?;
+        loop {
+            rest = rest.trim_start_matches(separator);
+            if rest.is_empty() {
+                break;
+            }
+            if let Some(after) = rest.strip_prefix('*') {
+                if !after.is_empty() && !after.starts_with(separator) {
+                    return Err(malformed());
+                }
+                return Err(ApiError::PreconditionRequired {
+                    message: "If-Match: * names no version; send the site's ETag, e.g. \"3\", so a change made since you read it is not overwritten",
+                });
+            }
+            let (weak, tag) = match rest.strip_prefix("W/") {
+                Some(tag) => (true, tag),
+                None => (false, rest),
+            };
+            let tag = tag.strip_prefix('"').ok_or_else(malformed)?;
+            let end = tag.find('"').ok_or_else(malformed)?;
+            rest = &tag[end + 1..];
+            if !rest.is_empty() && !rest.starts_with(separator) {
+                return Err(malformed());
+            }
+            any_tag = true;
+            if !weak {
+                strong.push(tag[..end].to_owned());
+            }
+        }
+    }
+    if any_tag {
+        Ok(IfMatch(strong))
+    } else {
+        Err(malformed())
+    }
 }
 
 /// Parses the body as a [`SitePatch`], mapping each failure to its 4xx.
@@ -182,7 +242,7 @@ pub(super) async fn patch_site(
         let mut writer = store.writer();
         let snap = state.snapshot.load_full();
         let current = snap.site(&id).ok_or_else(|| unknown_site(&id))?;
-        if current.version != expected {
+        if !expected.matches(current.version) {
             return Err(ApiError::VersionMismatch {
                 version: current.version,
                 current: Box::new(site_feature(current, today)),
@@ -205,16 +265,40 @@ pub(super) async fn patch_site(
             note: patch.note.as_deref(),
             reason: patch.reason.as_deref(),
         };
-        writer.record(current, &next, ctx).map_err(|e| match e {
-            StoreError::VersionConflict { current, .. } => {
-                // Only if something else wrote the file behind this process's back.
-                tracing::error!("store and snapshot disagree on {id}: store at {current}");
-                ApiError::Internal
+        let seq = match writer.record(current, &next, ctx) {
+            Ok(seq) => seq,
+            Err(StoreError::VersionConflict {
+                current: stored, ..
+            }) => {
+                // Only if something wrote the file behind this process's back (the serve lock
+                // keeps other services out). Show the stored state, so the site is not stuck
+                // answering 412 against a version no client can see.
+                tracing::warn!(
+                    "store holds {id} at version {stored}, the map at {}; republishing it",
+                    current.version
+                );
+                let (fresh, seq) = writer.reload(current).map_err(internal("reload site"))?;
+                let published = snap.with_site(fresh.clone()).ok_or(ApiError::Internal)?;
+                state.snapshot.store(Arc::new(published));
+                writer.publish(seq);
+                return Err(ApiError::VersionMismatch {
+                    version: fresh.version,
+                    current: Box::new(site_feature(&fresh, today)),
+                });
             }
-            e => internal("record change")(e),
-        })?;
+            Err(StoreError::Revoked(_)) => return Err(ApiError::Unauthorized),
+            Err(StoreError::NotAssigned { .. }) => {
+                return Err(ApiError::Forbidden {
+                    rule: "outside_assignment",
+                    message: format!("site {id} is not in the assignment of {}", account.name),
+                });
+            }
+            Err(e) => return Err(internal("record change")(e)),
+        };
         let published = snap.with_site(next.clone()).ok_or(ApiError::Internal)?;
         state.snapshot.store(Arc::new(published));
+        // Only now may history and the feed show the change: the map already does.
+        writer.publish(seq);
         drop(writer);
         Ok(next)
     })

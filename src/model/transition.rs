@@ -6,12 +6,16 @@
 //! The rules:
 //! - forward status moves (any number of stages) for field teams and planners; a backward move
 //!   (a lower stage, or out of `completed`/`accepted`) only by a planner, with a `reason`;
-//! - `suspended` interrupts any stage before completion; leaving it (resuming) is a planner's
-//!   decision, because the stage works resume at is not known from the field;
+//! - `suspended` sits outside the order: a field team may report it (an observation: work
+//!   has stopped) on any site not yet completed; leaving it (resuming, at any stage) is a
+//!   planner's decision and needs a `reason`, like a backward move, since the stage works
+//!   resume at may be lower than the one they stopped at;
 //! - `completed`/`accepted` imply progress 100 (set automatically when the patch omits it);
 //! - progress is 0–100 and only a planner, with a reason, lowers it;
 //! - notes and reasons are at most [`MAX_NOTE_CHARS`] characters; an empty note clears it;
-//! - plan fields (dates, investment) are a planner's; the finish may not precede the start.
+//! - plan fields (dates, investment) are a planner's; the finish may not precede the start;
+//! - a patch that leaves the site as it is (`no_change`) is refused, so versions and the
+//!   history count real changes only.
 
 use serde::Deserialize;
 
@@ -162,11 +166,22 @@ pub fn apply_patch(
     if let Some(to) = patch.status {
         let from = site.status;
         if to != from {
-            if from == RenewalStatus::Suspended && !planner {
-                return Err(forbidden(
-                    "resume_requires_planner",
-                    "only a planner resumes a suspended site",
-                ));
+            if from == RenewalStatus::Suspended {
+                // Leaving `suspended` is a decision, and the stage it resumes at may be lower
+                // than the one it was suspended from (`under_construction → suspended →
+                // planned`), so it takes what any backward move takes.
+                if !planner {
+                    return Err(forbidden(
+                        "resume_requires_planner",
+                        "only a planner resumes a suspended site",
+                    ));
+                }
+                if reason.is_none() {
+                    return Err(invalid(
+                        "reason_required",
+                        format!("resuming a suspended site at {to} needs a reason"),
+                    ));
+                }
             }
             if to == RenewalStatus::Suspended && from.is_done() {
                 return Err(invalid(
@@ -278,6 +293,21 @@ pub fn apply_patch(
         }
     }
 
+    if next.status == site.status
+        && next.progress == site.progress
+        && next.note == site.note
+        && next.planned_start == site.planned_start
+        && next.planned_finish == site.planned_finish
+        && next.investment_wan == site.investment_wan
+    {
+        // A repeat of the current state would bump the version and add an audit row that
+        // records nothing, and would make a concurrent writer's 412 pointless.
+        return Err(invalid(
+            "no_change",
+            "the update leaves the site as it is (same status, progress, note and plan)",
+        ));
+    }
+
     next.version = site.version + 1;
     next.updated_at = now;
     Ok(next)
@@ -351,7 +381,7 @@ mod tests {
     #[test]
     fn every_forward_move_is_open_to_field_teams() {
         for (i, from) in RenewalStatus::ALL[..6].iter().enumerate() {
-            for to in &RenewalStatus::ALL[i..6] {
+            for to in &RenewalStatus::ALL[i + 1..6] {
                 let p = if from.is_done() { 100 } else { 10 };
                 let next = run(&site(*from, p), &status(*to), Role::Field)
                     .unwrap_or_else(|e| panic!("{from}->{to}: {e}"));
@@ -420,9 +450,15 @@ mod tests {
             Err("resume_requires_planner")
         );
         assert_eq!(
-            run(&s, &status(UnderConstruction), Role::Planner)
-                .unwrap()
-                .status,
+            run(&s, &status(UnderConstruction), Role::Planner),
+            Err("reason_required")
+        );
+        let resume = SitePatch {
+            reason: Some("funding released".into()),
+            ..status(UnderConstruction)
+        };
+        assert_eq!(
+            run(&s, &resume, Role::Planner).unwrap().status,
             UnderConstruction
         );
         // Staying suspended while adding a note is fine.
@@ -431,6 +467,100 @@ mod tests {
             ..status(Suspended)
         };
         assert!(run(&s, &note, Role::Field).is_ok());
+    }
+
+    #[test]
+    fn a_backward_move_via_suspended_needs_a_planner_and_a_reason() {
+        // Field teams may report the halt, on any unfinished site...
+        let halted = run(
+            &site(UnderConstruction, 60),
+            &status(Suspended),
+            Role::Field,
+        )
+        .unwrap();
+        assert_eq!((halted.status, halted.progress), (Suspended, 60));
+        // ...but not on a finished one (422, whoever asks).
+        assert_eq!(
+            run(&site(Accepted, 100), &status(Suspended), Role::Field),
+            Err("cannot_suspend_finished")
+        );
+        // Leaving it for a lower stage than the one it stopped at is a backward move.
+        let back = status(Planned);
+        assert_eq!(
+            run(&halted, &back, Role::Field),
+            Err("resume_requires_planner")
+        );
+        assert_eq!(run(&halted, &back, Role::Planner), Err("reason_required"));
+        let blank = SitePatch {
+            reason: Some(" ".into()),
+            ..status(Planned)
+        };
+        assert_eq!(run(&halted, &blank, Role::Planner), Err("reason_required"));
+        let decided = SitePatch {
+            reason: Some("scheme withdrawn for redesign".into()),
+            ..status(Planned)
+        };
+        assert_eq!(
+            run(&halted, &decided, Role::Planner).unwrap().status,
+            Planned
+        );
+        // Even resuming forward is a planner's decision with a reason.
+        assert_eq!(
+            run(&halted, &status(Completed), Role::Field),
+            Err("resume_requires_planner")
+        );
+    }
+
+    #[test]
+    fn no_op_patches_are_refused() {
+        let mut s = site(UnderConstruction, 40);
+        s.note = Some("scaffolding up".into());
+        let same = SitePatch {
+            status: Some(UnderConstruction),
+            progress: Some(40),
+            note: Some("scaffolding up".into()),
+            ..Default::default()
+        };
+        assert_eq!(run(&s, &same, Role::Field), Err("no_change"));
+        assert_eq!(run(&s, &same, Role::Planner), Err("no_change"));
+        assert_eq!(
+            run(&s, &status(UnderConstruction), Role::Field),
+            Err("no_change")
+        );
+        // Clearing an absent note, re-stating a done site, re-planning the same dates.
+        assert_eq!(
+            run(
+                &site(Design, 0),
+                &SitePatch {
+                    note: Some(String::new()),
+                    ..Default::default()
+                },
+                Role::Field
+            ),
+            Err("no_change")
+        );
+        assert_eq!(
+            run(&site(Completed, 100), &status(Completed), Role::Field),
+            Err("no_change")
+        );
+        let same_plan = SitePatch {
+            planned_start: Some(s.planned_start),
+            investment_wan: Some(s.investment_wan),
+            ..Default::default()
+        };
+        assert_eq!(run(&s, &same_plan, Role::Planner), Err("no_change"));
+        // A reason does not make a no-op a change.
+        let with_reason = SitePatch {
+            reason: Some("x".into()),
+            ..same
+        };
+        assert_eq!(run(&s, &with_reason, Role::Planner), Err("no_change"));
+        // One real difference is enough.
+        let more = SitePatch {
+            progress: Some(41),
+            ..status(UnderConstruction)
+        };
+        assert_eq!(run(&s, &more, Role::Field).unwrap().version, 8);
     }
 
     #[test]
@@ -445,7 +575,7 @@ mod tests {
             Err("progress_out_of_range")
         );
         assert_eq!(run(&s, &p(-1), Role::Planner), Err("progress_out_of_range"));
-        assert_eq!(run(&s, &p(40), Role::Field).unwrap().progress, 40);
+        assert_eq!(run(&s, &p(40), Role::Field), Err("no_change"));
         assert_eq!(run(&s, &p(100), Role::Field).unwrap().progress, 100);
         assert_eq!(
             run(&s, &p(39), Role::Field),

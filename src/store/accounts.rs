@@ -189,7 +189,7 @@ impl Store {
     }
 }
 
-fn load_account(conn: &rusqlite::Connection, id: i64) -> Result<Account, StoreError> {
+pub(super) fn load_account(conn: &rusqlite::Connection, id: i64) -> Result<Account, StoreError> {
     let (name, role, team): (String, String, Option<String>) = conn.query_row(
         "SELECT name, role, team FROM account WHERE id = ?1",
         [id],

@@ -101,26 +101,30 @@ fn change(r: RawChange) -> Result<Change, StoreError> {
 }
 
 impl Store {
-    /// Every change of `site`, oldest first.
+    /// Every published change of `site` (up to [`Store::published_seq`]), oldest first.
     pub fn history(&self, site: &str) -> Result<Vec<Change>, StoreError> {
+        // Read the mark before the rows: a change committed but not yet on the map stays out.
+        let upto = self.published_seq();
         let conn = self.read();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM change WHERE site_id = ?1 ORDER BY seq"
+            "SELECT {COLUMNS} FROM change WHERE site_id = ?1 AND seq <= ?2 ORDER BY seq"
         ))?;
         let rows = stmt
-            .query_map([site], raw)?
+            .query_map(rusqlite::params![site, upto], raw)?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(change).collect()
     }
 
-    /// Up to `limit` changes of any site with `seq > since`, in order.
+    /// Up to `limit` published changes of any site with `seq > since` (and at most
+    /// [`Store::published_seq`]), in order.
     pub fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let upto = self.published_seq();
         let conn = self.read();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM change WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            "SELECT {COLUMNS} FROM change WHERE seq > ?1 AND seq <= ?3 ORDER BY seq LIMIT ?2"
         ))?;
         let rows = stmt
-            .query_map(rusqlite::params![since, limit as i64], raw)?
+            .query_map(rusqlite::params![since, limit as i64, upto], raw)?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(change).collect()
     }

@@ -7,12 +7,19 @@
 //! checked after it is set. Writes take one connection behind a mutex and run in
 //! `BEGIN IMMEDIATE` transactions; reads (history, tokens) use a second connection, so they
 //! never wait for a writer's fsync. The only module that knows rusqlite; depends on `model`.
+//!
+//! The store also keeps the *published* change seq: the newest change whose state the service
+//! has made visible (swapped into its snapshot). History and the changes feed stop there, so
+//! a client that sees a change in the feed finds it on the map too. One `serve` per database:
+//! [`ServeLock`] holds an exclusive lock on `<db>.lock` for the life of the process.
 
 mod accounts;
 mod history;
 mod schema;
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -84,6 +91,22 @@ pub enum StoreError {
         /// The version in the store.
         current: u64,
     },
+    /// The account that asked for the write was revoked before the write could commit.
+    #[error("the token of account {0} was revoked")]
+    Revoked(i64),
+    /// The site is no longer in the assignment of the account that asked for the write.
+    #[error("site {site} is not in the assignment of account {account}")]
+    NotAssigned {
+        /// The account.
+        account: i64,
+        /// The site.
+        site: String,
+    },
+    /// Another process serves this database.
+    #[error(
+        "database {0} is already served by another renewal-map process (it holds {0}.lock); stop it first, or pass another --db"
+    )]
+    Locked(PathBuf),
     /// No account has this name or id.
     #[error("no account named {0:?}")]
     UnknownAccount(String),
@@ -133,6 +156,62 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// The newest change seq the service has published (see the module docs).
+    published: AtomicI64,
+}
+
+/// The settings SQLite reports on one connection of the store, as read back by
+/// [`Store::pragmas`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pragmas {
+    /// `PRAGMA journal_mode` (`"wal"`).
+    pub journal_mode: String,
+    /// `PRAGMA synchronous` (`2`, FULL).
+    pub synchronous: i64,
+    /// `PRAGMA foreign_keys`.
+    pub foreign_keys: bool,
+}
+
+/// An exclusive advisory lock on `<db>.lock`, held by `serve` for its lifetime so that a second
+/// `serve` on the same database fails at start instead of writing behind the first one's
+/// snapshot. Released when dropped or when the process dies (also by `kill -9`); the file is
+/// left in place, since removing it would let two processes lock two different files. Token
+/// commands do not take it: they run beside a serving process.
+#[derive(Debug)]
+pub struct ServeLock {
+    _file: File,
+}
+
+impl ServeLock {
+    /// Locks `<db>.lock` beside `db`, or fails with [`StoreError::Locked`] when another
+    /// process holds it. With [`OpenMode::MustExist`] and no database, fails with
+    /// [`StoreError::Missing`] before creating anything.
+    pub fn acquire(db: &Path, mode: OpenMode) -> Result<ServeLock, StoreError> {
+        if mode == OpenMode::MustExist && !db.exists() {
+            return Err(StoreError::Missing(db.to_owned()));
+        }
+        let path = with_suffix(db, ".lock");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|source| match source.kind() {
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                    StoreError::ReadOnly(db.to_owned())
+                }
+                _ => StoreError::Io { path, source },
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(ServeLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(StoreError::Locked(db.to_owned())),
+            Err(TryLockError::Error(source)) => Err(StoreError::Io {
+                path: with_suffix(db, ".lock"),
+                source,
+            }),
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -185,11 +264,13 @@ impl Store {
         migrate(path, &mut writer)?;
         seed(&mut writer, sites, false)?;
         let reader = connect(path)?;
+        let published = latest_seq(&writer, None)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 writer: Mutex::new(writer),
                 reader: Mutex::new(reader),
+                published: AtomicI64::new(published),
             }),
         })
     }
@@ -202,40 +283,8 @@ impl Store {
     /// Replaces each site's changeable fields with the store's current state.
     pub fn overlay(&self, sites: &mut [Site]) -> Result<(), StoreError> {
         let conn = lock(&self.inner.reader);
-        let mut stmt = conn.prepare_cached(
-            "SELECT status, progress, note, planned_start, planned_finish, investment_wan, version, updated_at
-             FROM site_state WHERE site_id = ?1",
-        )?;
         for site in sites.iter_mut() {
-            let row = stmt
-                .query_row([site.id.as_str()], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, f64>(5)?,
-                        r.get::<_, i64>(6)?,
-                        r.get::<_, String>(7)?,
-                    ))
-                })
-                .optional()?;
-            let Some((status, progress, note, start, finish, investment, version, updated)) = row
-            else {
-                continue;
-            };
-            site.status = parse_status(&status)?;
-            site.progress = u8::try_from(progress).map_err(|_| StoreError::BadValue {
-                what: "progress",
-                value: progress.to_string(),
-            })?;
-            site.note = note;
-            site.planned_start = parse(&start, "planned_start")?;
-            site.planned_finish = parse(&finish, "planned_finish")?;
-            site.investment_wan = investment;
-            site.version = version as u64;
-            site.updated_at = parse(&updated, "updated_at")?;
+            read_state(&conn, site)?;
         }
         Ok(())
     }
@@ -244,7 +293,29 @@ impl Store {
     pub fn writer(&self) -> Writer<'_> {
         Writer {
             conn: lock(&self.inner.writer),
+            published: &self.inner.published,
         }
+    }
+
+    /// The newest change seq the service has published: history and the feed stop there.
+    /// At open, the newest change in the file; then advanced by [`Writer::publish`].
+    pub fn published_seq(&self) -> i64 {
+        self.inner.published.load(Ordering::Acquire)
+    }
+
+    /// The journal mode, synchronous level and foreign-key setting of the writer and the
+    /// reader connection, in that order, as SQLite reports them; for checks and tests.
+    pub fn pragmas(&self) -> Result<[Pragmas; 2], StoreError> {
+        let read = |conn: &Connection| -> Result<Pragmas, StoreError> {
+            Ok(Pragmas {
+                journal_mode: conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                synchronous: conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?,
+                foreign_keys: conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
+            })
+        };
+        let writer = read(&lock(&self.inner.writer))?;
+        let reader = read(&lock(&self.inner.reader))?;
+        Ok([writer, reader])
     }
 
     /// `PRAGMA integrity_check`: `"ok"` when the file is sound.
@@ -262,6 +333,7 @@ impl Store {
 /// version, commit, and publish the result (swap a snapshot) without another writer in between.
 pub struct Writer<'a> {
     conn: MutexGuard<'a, Connection>,
+    published: &'a AtomicI64,
 }
 
 /// What a change records besides the site's before and after states.
@@ -278,6 +350,11 @@ pub struct ChangeContext<'a> {
 impl Writer<'_> {
     /// Writes `after` as the site's state, if the store still holds `before.version`, and
     /// appends the audit row, in one `BEGIN IMMEDIATE` transaction. Returns the change's seq.
+    ///
+    /// Inside the transaction it checks again that the actor's token is not revoked
+    /// ([`StoreError::Revoked`]) and that the site is still in its assignment
+    /// ([`StoreError::NotAssigned`]): a `token revoke` committed after the request was
+    /// authenticated still stops the write.
     pub fn record(
         &mut self,
         before: &Site,
@@ -287,6 +364,24 @@ impl Writer<'_> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let live: bool = tx
+            .query_row(
+                "SELECT revoked_at IS NULL FROM account WHERE id = ?1",
+                [ctx.actor.id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if !live {
+            return Err(StoreError::Revoked(ctx.actor.id));
+        }
+        let account = accounts::load_account(&tx, ctx.actor.id)?;
+        if account.role != ctx.actor.role || !account.covers(before) {
+            return Err(StoreError::NotAssigned {
+                account: account.id,
+                site: before.id.to_string(),
+            });
+        }
         let updated = tx.execute(
             "UPDATE site_state SET status = ?2, progress = ?3, note = ?4, planned_start = ?5,
                  planned_finish = ?6, investment_wan = ?7, version = ?8, updated_at = ?9
@@ -343,6 +438,71 @@ impl Writer<'_> {
         tx.commit()?;
         Ok(seq)
     }
+
+    /// Marks every change up to `seq` as published: call after the state it wrote is visible
+    /// to readers (the snapshot swap), while still holding the writer.
+    pub fn publish(&self, seq: i64) {
+        self.published.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    /// `site` with its changeable fields as the store holds them now, and the seq of the
+    /// site's newest change (0 if none): for republishing a site whose stored version differs
+    /// from the one the caller had.
+    pub fn reload(&self, site: &Site) -> Result<(Site, i64), StoreError> {
+        let mut fresh = site.clone();
+        read_state(&self.conn, &mut fresh)?;
+        let seq = latest_seq(&self.conn, Some(site.id.as_str()))?;
+        Ok((fresh, seq))
+    }
+}
+
+/// The newest change seq, of one site or of all; 0 when there is none.
+fn latest_seq(conn: &Connection, site: Option<&str>) -> Result<i64, StoreError> {
+    Ok(match site {
+        Some(id) => conn.query_row(
+            "SELECT coalesce(max(seq), 0) FROM change WHERE site_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?,
+        None => conn.query_row("SELECT coalesce(max(seq), 0) FROM change", [], |r| r.get(0))?,
+    })
+}
+
+/// Overwrites `site`'s changeable fields with its row, if the store has one.
+fn read_state(conn: &Connection, site: &mut Site) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT status, progress, note, planned_start, planned_finish, investment_wan, version, updated_at
+         FROM site_state WHERE site_id = ?1",
+    )?;
+    let row = stmt
+        .query_row([site.id.as_str()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, f64>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })
+        .optional()?;
+    let Some((status, progress, note, start, finish, investment, version, updated)) = row else {
+        return Ok(());
+    };
+    site.status = parse_status(&status)?;
+    site.progress = u8::try_from(progress).map_err(|_| StoreError::BadValue {
+        what: "progress",
+        value: progress.to_string(),
+    })?;
+    site.note = note;
+    site.planned_start = parse(&start, "planned_start")?;
+    site.planned_finish = parse(&finish, "planned_finish")?;
+    site.investment_wan = investment;
+    site.version = version as u64;
+    site.updated_at = parse(&updated, "updated_at")?;
+    Ok(())
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
