@@ -26,6 +26,12 @@ fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
     json!({"href": href, "rel": rel, "type": kind, "title": title})
 }
 
+/// For the metadata routes: no parameter but `f`, and `f` must be JSON.
+fn json_only(params: &Params) -> Result<(), ApiError> {
+    params.allow(&["f"])?;
+    check_format(params)
+}
+
 /// Accepts `f=json` (the only format served) so clients that always send it work.
 fn check_format(params: &Params) -> Result<(), ApiError> {
     match params.get("f") {
@@ -42,8 +48,7 @@ pub(super) async fn landing(
     params: Params,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    params.allow(&["f"])?;
-    check_format(&params)?;
+    json_only(&params)?;
     let base = base_url(&headers);
     let plan = &state.current().fixed.plan;
     Ok(Json(json!({
@@ -60,8 +65,7 @@ pub(super) async fn landing(
 }
 
 pub(super) async fn conformance(params: Params) -> Result<Json<Value>, ApiError> {
-    params.allow(&["f"])?;
-    check_format(&params)?;
+    json_only(&params)?;
     Ok(Json(json!({ "conformsTo": CONFORMANCE })))
 }
 
@@ -85,8 +89,7 @@ pub(super) async fn collections(
     params: Params,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    params.allow(&["f"])?;
-    check_format(&params)?;
+    json_only(&params)?;
     let base = base_url(&headers);
     let list: Vec<Value> = Collection::ALL
         .iter()
@@ -118,8 +121,7 @@ pub(super) async fn collection(
     params: Params,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    params.allow(&["f"])?;
-    check_format(&params)?;
+    json_only(&params)?;
     let c = find_collection(&id)?;
     Ok(Json(collection_json(&state, &base_url(&headers), c)))
 }
@@ -313,8 +315,7 @@ pub(super) async fn item(
     params: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    params.allow(&["f"])?;
-    check_format(&params)?;
+    json_only(&params)?;
     let c = find_collection(&id)?;
     let snap = state.current();
     let mut f = find_item(&snap, c, &feature, state.config.today()).ok_or_else(|| {
