@@ -130,6 +130,44 @@ fn bench_tiles(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The same tiles served from a warm cache (what a repeat request costs before HTTP).
+    let cache = renewal_map::tiles::cache::TileCache::new(256 << 20);
+    let mut group = c.benchmark_group("cached_district_tiles");
+    group.sample_size(10);
+    for z in [14, 16] {
+        let tiles = tiles_at(&snap, z);
+        for &tile in &tiles {
+            let _ = cache.get_or_encode(
+                &snap,
+                TileRequest {
+                    tile,
+                    filter: &filter,
+                    today: today(),
+                },
+            );
+        }
+        group.throughput(Throughput::Elements(tiles.len() as u64));
+        group.bench_function(format!("z{z}"), |b| {
+            b.iter(|| {
+                for &tile in &tiles {
+                    black_box(
+                        cache
+                            .get_or_encode(
+                                &snap,
+                                TileRequest {
+                                    tile,
+                                    filter: &filter,
+                                    today: today(),
+                                },
+                            )
+                            .ok(),
+                    );
+                }
+            })
+        });
+    }
+    group.finish();
 }
 
 fn bench_nearest(c: &mut Criterion) {

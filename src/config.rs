@@ -56,9 +56,15 @@ pub struct Config {
     pub web_dir: PathBuf,
     /// Fixed "today" for lateness, for reproducible demos and tests; `None` uses the clock.
     pub today: Option<Date>,
+    /// Memory for encoded tiles, in bytes (default 64 MiB; 0 turns the cache off). An edit
+    /// drops only the tiles it touches.
+    pub tile_cache_bytes: usize,
     /// Request limits.
     pub limits: Limits,
 }
+
+/// Default tile cache size in bytes.
+pub const DEFAULT_TILE_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -69,6 +75,7 @@ impl Default for Config {
                 .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))),
             web_dir: PathBuf::from(DEFAULT_WEB_DIR),
             today: None,
+            tile_cache_bytes: DEFAULT_TILE_CACHE_BYTES,
             limits: Limits::default(),
         }
     }

@@ -38,6 +38,9 @@ enum Command {
         /// Fixed date (YYYY-MM-DD) for lateness, instead of today's.
         #[arg(long)]
         today: Option<Date>,
+        /// Memory for cached tiles in MiB (0 turns the cache off).
+        #[arg(long, default_value_t = 64)]
+        tile_cache_mb: usize,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -137,6 +140,7 @@ fn main() -> ExitCode {
             bind,
             web,
             today,
+            tile_cache_mb,
             db,
         } => serve(
             Config {
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
                 bind,
                 web_dir: web,
                 today,
+                tile_cache_bytes: tile_cache_mb.saturating_mul(1024 * 1024),
                 ..Config::default()
             },
             &db,

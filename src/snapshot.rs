@@ -82,7 +82,14 @@ pub struct Snapshot {
     pub fixed: Arc<Fixed>,
     /// The sites' current attributes, by position (same order as the data file).
     pub sites: Arc<Vec<Arc<Site>>>,
+    /// Where the most recent changes happened: `(generation, bounds of the changed site)`,
+    /// oldest first, at most [`CHANGE_LOG_LEN`]. Caches use it to drop only what a change
+    /// touched.
+    pub changes: Arc<Vec<(u64, MercRect)>>,
 }
+
+/// How many recent changes a snapshot remembers the place of.
+pub const CHANGE_LOG_LEN: usize = 1024;
 
 impl Snapshot {
     /// Projects and indexes a loaded data set.
@@ -133,6 +140,7 @@ impl Snapshot {
                 lnglat_bounds,
             }),
             sites: Arc::new(sites.into_iter().map(Arc::new).collect()),
+            changes: Arc::new(Vec::new()),
         }
     }
 
@@ -153,11 +161,31 @@ impl Snapshot {
         let pos = self.position(site.id.as_str())?;
         let mut sites: Vec<Arc<Site>> = self.sites.as_ref().clone();
         sites[pos] = Arc::new(site);
+        let generation = self.generation + 1;
+        let skip = (self.changes.len() + 1).saturating_sub(CHANGE_LOG_LEN);
+        let mut changes: Vec<(u64, MercRect)> = self.changes[skip..].to_vec();
+        changes.push((generation, self.fixed.site_shapes.bounds[pos]));
         Some(Snapshot {
-            generation: self.generation + 1,
+            generation,
             fixed: Arc::clone(&self.fixed),
             sites: Arc::new(sites),
+            changes: Arc::new(changes),
         })
+    }
+
+    /// Whether anything changed inside `area` after generation `since`; `true` also when the
+    /// change log no longer reaches back that far.
+    pub fn changed_since(&self, since: u64, area: MercRect) -> bool {
+        if since >= self.generation {
+            return false;
+        }
+        match self.changes.first() {
+            Some(&(oldest, _)) if oldest <= since + 1 => self
+                .changes
+                .iter()
+                .any(|(g, b)| *g > since && b.intersects(&area)),
+            _ => true,
+        }
     }
 
     /// Base features of one kind, with their positions.

@@ -433,3 +433,104 @@ async fn tilejson_describes_the_tiles() {
     }
     assert_eq!(tj["vector_layers"][4]["fields"]["open"], "Boolean");
 }
+
+/// The tile cache serves repeats, and an edit drops exactly the tiles it touches.
+#[test]
+fn cache_keeps_untouched_tiles_across_an_edit() {
+    use renewal_map::model::{Date, RenewalStatus, SiteFilter};
+    use renewal_map::tiles::cache::{CacheOutcome, TileCache};
+    use renewal_map::tiles::encode::TileRequest;
+    let dir = fixture_dir();
+    let snap = snapshot(dir.path());
+    let cache = TileCache::new(1 << 20);
+    let filter = SiteFilter::default();
+    let today: Date = common::TODAY.parse().unwrap();
+    let at = |lng: f64, lat: f64| {
+        let p = renewal_map::mercator::project(lng, lat);
+        TileCoord::covering(
+            MercRect {
+                min_x: p[0],
+                min_y: p[1],
+                max_x: p[0],
+                max_y: p[1],
+            },
+            16,
+        )
+        .next()
+        .unwrap()
+    };
+    let (near, far) = (at(123.41025, 41.81025), at(123.4302, 41.8302)); // park-001, park-002
+    let get = |s: &Snapshot, tile| {
+        cache
+            .get_or_encode(
+                s,
+                TileRequest {
+                    tile,
+                    filter: &filter,
+                    today,
+                },
+            )
+            .unwrap()
+    };
+    assert_eq!(get(&snap, near).1, CacheOutcome::Miss);
+    assert_eq!(get(&snap, far).1, CacheOutcome::Miss);
+    let (first, outcome) = get(&snap, near);
+    assert_eq!(outcome, CacheOutcome::Hit);
+
+    let mut park = snap.site("park-001").unwrap().as_ref().clone();
+    park.status = RenewalStatus::Accepted;
+    let edited = snap.with_site(park).unwrap();
+    let (fresh, outcome) = get(&edited, near);
+    assert_eq!(
+        outcome,
+        CacheOutcome::Miss,
+        "the edited park's tile is encoded again"
+    );
+    assert_ne!(fresh.hash, first.hash);
+    let decoded = decode(fresh.mvt.as_ref().unwrap());
+    let park = decoded["parks"].iter().find(|f| f.id == Some(101)).unwrap();
+    assert_eq!(
+        tag(park, "status"),
+        Some(&TagValue::String("accepted".into()))
+    );
+    assert_eq!(
+        get(&edited, far).1,
+        CacheOutcome::Hit,
+        "a tile the edit does not touch stays cached"
+    );
+    // A reader still holding the old snapshot cannot put a stale tile back for new readers.
+    let _ = get(&snap, near);
+    assert_eq!(get(&edited, near).0.hash, fresh.hash);
+    // A different filter or date is a different tile.
+    let done = SiteFilter {
+        statuses: Some(vec![RenewalStatus::Completed]),
+        ..SiteFilter::default()
+    };
+    assert_eq!(
+        cache
+            .get_or_encode(
+                &edited,
+                TileRequest {
+                    tile: far,
+                    filter: &done,
+                    today
+                }
+            )
+            .unwrap()
+            .1,
+        CacheOutcome::Miss
+    );
+}
+
+#[tokio::test]
+async fn repeated_tile_requests_are_cache_hits() {
+    let dir = fixture_dir();
+    let router = router(dir.path());
+    let uri = "/tiles/12/3452/1523.mvt";
+    let first = get(&router, uri).await;
+    assert_eq!(first.header("x-tile-cache"), Some("miss"));
+    let second = get(&router, uri).await;
+    assert_eq!(second.header("x-tile-cache"), Some("hit"));
+    assert_eq!(first.body, second.body);
+    assert_eq!(first.header("etag"), second.header("etag"));
+}

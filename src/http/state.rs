@@ -7,6 +7,7 @@ use arc_swap::ArcSwap;
 use crate::config::Config;
 use crate::snapshot::Snapshot;
 use crate::store::Store;
+use crate::tiles::cache::TileCache;
 
 /// What every handler can reach. Cheap to clone: all `Arc`s.
 ///
@@ -20,6 +21,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Where changes are written; `None` serves read-only (write routes answer 503).
     pub store: Option<Store>,
+    /// Encoded tiles, kept across edits that do not touch them.
+    pub tiles: Arc<TileCache>,
 }
 
 impl AppState {
@@ -27,6 +30,7 @@ impl AppState {
     pub fn new(snapshot: Snapshot, config: Config) -> AppState {
         AppState {
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
+            tiles: Arc::new(TileCache::new(config.tile_cache_bytes)),
             config: Arc::new(config),
             store: None,
         }

@@ -1,6 +1,6 @@
 //! `GET /tiles/{z}/{x}/{y}.mvt` and `GET /tiles.json`.
 
-use std::io::Write;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
@@ -8,12 +8,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use super::extract::{ApiPath, FILTER_PARAMS, Params, clip, site_filter};
 use super::{AppState, base_url};
-use crate::tiles::encode::{LAYERS, SITE_FIELDS, TileRequest, encode_tile};
+use crate::tiles::cache::EncodedTile;
+use crate::tiles::encode::{LAYERS, SITE_FIELDS, TileRequest};
 use crate::tiles::{MAX_ZOOM, TileCoord, TileCoordError};
 
 /// The media type of Mapbox Vector Tiles.
@@ -54,8 +54,9 @@ pub(super) async fn tile(
     let snap = state.current();
     let today = state.config.today();
     let filter = site_filter(&params, &snap, today)?;
-    let encoded = tokio::task::spawn_blocking(move || {
-        encode_tile(
+    let cache = Arc::clone(&state.tiles);
+    let (encoded, outcome) = tokio::task::spawn_blocking(move || {
+        cache.get_or_encode(
             &snap,
             TileRequest {
                 tile,
@@ -73,19 +74,23 @@ pub(super) async fn tile(
         tracing::error!("{e}");
         ApiError::Internal
     })?;
-    let Some(bytes) = encoded else {
-        return Ok((
+    let mut resp = if encoded.mvt.is_none() {
+        (
             StatusCode::NO_CONTENT,
             [(header::CACHE_CONTROL, TILE_CACHE_CONTROL)],
         )
-            .into_response());
+            .into_response()
+    } else {
+        tile_response(&encoded, &headers)
     };
-    Ok(tile_response(bytes, &headers))
+    resp.headers_mut()
+        .insert("x-tile-cache", HeaderValue::from_static(outcome.as_str()));
+    Ok(resp)
 }
 
-/// Builds the 200 or 304 for tile bytes, gzipped when the client accepts it.
-fn tile_response(bytes: Vec<u8>, req: &HeaderMap) -> Response {
-    let hash = hex16(&Sha256::digest(&bytes));
+/// Builds the 200 or 304 for a non-empty tile, gzipped when the client accepts it.
+fn tile_response(tile: &EncodedTile, req: &HeaderMap) -> Response {
+    let hash = tile.hash.as_str();
     let gzip = accepts_gzip(req);
     let etag = if gzip {
         format!("\"{hash}-gz\"")
@@ -101,31 +106,17 @@ fn tile_response(bytes: Vec<u8>, req: &HeaderMap) -> Response {
     if let Ok(v) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, v);
     }
-    if if_none_match(req, &hash) {
+    if if_none_match(req, hash) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_TYPE));
     let body = if gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        gzip_bytes(&bytes)
+        tile.gzip().to_vec()
     } else {
-        bytes
+        tile.mvt.clone().unwrap_or_default()
     };
     (StatusCode::OK, headers, Body::from(body)).into_response()
-}
-
-fn hex16(digest: &[u8]) -> String {
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
-}
-
-fn gzip_bytes(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(bytes.len() / 2),
-        flate2::Compression::fast(),
-    );
-    // Writing to a Vec cannot fail.
-    let _ = enc.write_all(bytes);
-    enc.finish().unwrap_or_default()
 }
 
 /// Whether `Accept-Encoding` lists gzip with a non-zero quality.

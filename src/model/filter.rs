@@ -3,7 +3,7 @@
 use super::{Date, RenewalKind, RenewalStatus, Site};
 
 /// A filter over sites; an empty filter matches every site.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct SiteFilter {
     /// Only these statuses (any of them), when set.
     pub statuses: Option<Vec<RenewalStatus>>,

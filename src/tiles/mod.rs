@@ -3,6 +3,7 @@
 //! `mod.rs` holds the pure tile math; [`clip`] cuts geometry to a tile; [`encode`] turns a
 //! snapshot's features into a Mapbox Vector Tile. Only `encode` knows the `mvt` crate.
 
+pub mod cache;
 pub mod clip;
 pub mod encode;
 

@@ -1,0 +1,197 @@
+//! A bounded in-memory cache of encoded tiles that survives edits: a change drops only the
+//! tiles it touches.
+//!
+//! Each entry remembers the snapshot generation it was encoded from. On lookup, the current
+//! snapshot's change log says whether any change since then lies inside the tile's buffered
+//! bounds; if none does, the entry is still exact and is served, otherwise the tile is encoded
+//! again. A reader that encoded from an older snapshot can therefore never leave a stale tile
+//! behind. Entries are keyed by tile, site filter and the date lateness is measured against.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use sha2::{Digest, Sha256};
+
+use super::TileCoord;
+use super::encode::{EncodeError, TileRequest, encode_tile};
+use crate::model::{Date, SiteFilter};
+use crate::snapshot::Snapshot;
+
+/// One encoded tile, with its content hash and (made on first need) its gzip form.
+#[derive(Debug)]
+pub struct EncodedTile {
+    /// The MVT bytes; `None` when the tile holds nothing.
+    pub mvt: Option<Vec<u8>>,
+    /// 16 hex digits of the SHA-256 of `mvt`, for strong ETags.
+    pub hash: String,
+    gz: OnceLock<Vec<u8>>,
+}
+
+impl EncodedTile {
+    fn new(mvt: Option<Vec<u8>>) -> EncodedTile {
+        let digest = Sha256::digest(mvt.as_deref().unwrap_or_default());
+        let hash = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        EncodedTile {
+            mvt,
+            hash,
+            gz: OnceLock::new(),
+        }
+    }
+
+    /// The tile gzipped (computed once).
+    pub fn gzip(&self) -> &[u8] {
+        self.gz.get_or_init(|| {
+            let bytes = self.mvt.as_deref().unwrap_or_default();
+            let mut enc = flate2::write::GzEncoder::new(
+                Vec::with_capacity(bytes.len() / 2),
+                flate2::Compression::fast(),
+            );
+            // Writing to a Vec cannot fail.
+            let _ = enc.write_all(bytes);
+            enc.finish().unwrap_or_default()
+        })
+    }
+
+    fn cost(&self) -> usize {
+        // The gzip form, when made, is smaller than the tile: count it as half.
+        let n = self.mvt.as_ref().map_or(0, Vec::len);
+        64 + n + n / 2
+    }
+}
+
+/// Whether a lookup was answered from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Served from the cache.
+    Hit,
+    /// Encoded now (absent, evicted, or touched by a change).
+    Miss,
+}
+
+impl CacheOutcome {
+    /// `hit` or `miss`, for the `X-Tile-Cache` header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheOutcome::Hit => "hit",
+            CacheOutcome::Miss => "miss",
+        }
+    }
+}
+
+type Key = (TileCoord, SiteFilter, Date);
+
+struct Entry {
+    generation: u64,
+    tile: Arc<EncodedTile>,
+    last_used: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    map: HashMap<Key, Entry>,
+    bytes: usize,
+    clock: u64,
+}
+
+/// The cache; share it behind an `Arc`. A capacity of 0 turns it off.
+pub struct TileCache {
+    max_bytes: usize,
+    inner: Mutex<Inner>,
+}
+
+impl TileCache {
+    /// A cache holding at most about `max_bytes` of tiles.
+    pub fn new(max_bytes: usize) -> TileCache {
+        TileCache {
+            max_bytes,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// Number of tiles held.
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    /// Whether no tile is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves only a cache behind: keep using it.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The tile `req` asks for, as of `snap`: from the cache when no change since it was
+    /// encoded touches it, else encoded now (and kept).
+    pub fn get_or_encode(
+        &self,
+        snap: &Snapshot,
+        req: TileRequest<'_>,
+    ) -> Result<(Arc<EncodedTile>, CacheOutcome), EncodeError> {
+        let key: Key = (req.tile, req.filter.clone(), req.today);
+        let area = req.tile.buffered_bounds();
+        if self.max_bytes > 0 {
+            let mut inner = self.lock();
+            inner.clock += 1;
+            let now = inner.clock;
+            if let Some(e) = inner.map.get_mut(&key)
+                && !snap.changed_since(e.generation, area)
+            {
+                e.last_used = now;
+                return Ok((Arc::clone(&e.tile), CacheOutcome::Hit));
+            }
+        }
+        let tile = Arc::new(EncodedTile::new(encode_tile(snap, req)?));
+        if self.max_bytes > 0 {
+            self.insert(key, snap.generation, Arc::clone(&tile));
+        }
+        Ok((tile, CacheOutcome::Miss))
+    }
+
+    fn insert(&self, key: Key, generation: u64, tile: Arc<EncodedTile>) {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let now = inner.clock;
+        let cost = tile.cost();
+        if let Some(old) = inner.map.get(&key) {
+            if old.generation > generation {
+                return; // a newer encoding is already there
+            }
+            let old_cost = old.tile.cost();
+            inner.bytes -= old_cost;
+        }
+        inner.map.insert(
+            key,
+            Entry {
+                generation,
+                tile,
+                last_used: now,
+            },
+        );
+        inner.bytes += cost;
+        if inner.bytes > self.max_bytes {
+            evict(&mut inner, self.max_bytes * 3 / 4);
+        }
+    }
+}
+
+/// Drops the least recently used entries until at most `target` bytes remain.
+fn evict(inner: &mut Inner, target: usize) {
+    let mut by_age: Vec<(u64, Key)> = inner
+        .map
+        .iter()
+        .map(|(k, e)| (e.last_used, k.clone()))
+        .collect();
+    by_age.sort_unstable_by_key(|(used, _)| *used);
+    for (_, key) in by_age {
+        if inner.bytes <= target {
+            break;
+        }
+        if let Some(e) = inner.map.remove(&key) {
+            inner.bytes -= e.tile.cost();
+        }
+    }
+}
