@@ -58,6 +58,11 @@ fn report(snap: &Snapshot) {
         snap.fixed.base.len()
     );
     println!("zoom  tiles  tiles/s  median_us  p99_us  features/tile  us/feature  bytes/tile");
+    let req = |tile| TileRequest {
+        tile,
+        filter: &filter,
+        today: today(),
+    };
     for z in 12..=16 {
         let tiles = tiles_at(snap, z);
         let mut times = Vec::with_capacity(tiles.len());
@@ -65,15 +70,7 @@ fn report(snap: &Snapshot) {
         let start = Instant::now();
         for &tile in &tiles {
             let t0 = Instant::now();
-            let out = encode_tile(
-                snap,
-                TileRequest {
-                    tile,
-                    filter: &filter,
-                    today: today(),
-                },
-            )
-            .expect("encodes");
+            let out = encode_tile(snap, req(tile)).expect("encodes");
             times.push(t0.elapsed().as_secs_f64() * 1e6);
             if let Some(b) = out {
                 bytes += b.len();
@@ -106,6 +103,11 @@ fn bench_tiles(c: &mut Criterion) {
     let snap = load();
     report(&snap);
     let filter = SiteFilter::default();
+    let req = |tile| TileRequest {
+        tile,
+        filter: &filter,
+        today: today(),
+    };
     let mut group = c.benchmark_group("encode_district_tiles");
     group.sample_size(10);
     for z in 12..=16 {
@@ -114,17 +116,7 @@ fn bench_tiles(c: &mut Criterion) {
         group.bench_function(format!("z{z}"), |b| {
             b.iter(|| {
                 for &tile in &tiles {
-                    black_box(
-                        encode_tile(
-                            &snap,
-                            TileRequest {
-                                tile,
-                                filter: &filter,
-                                today: today(),
-                            },
-                        )
-                        .ok(),
-                    );
+                    black_box(encode_tile(&snap, req(tile)).ok());
                 }
             })
         });
@@ -138,31 +130,13 @@ fn bench_tiles(c: &mut Criterion) {
     for z in [14, 16] {
         let tiles = tiles_at(&snap, z);
         for &tile in &tiles {
-            let _ = cache.get_or_encode(
-                &snap,
-                TileRequest {
-                    tile,
-                    filter: &filter,
-                    today: today(),
-                },
-            );
+            let _ = cache.get_or_encode(&snap, req(tile));
         }
         group.throughput(Throughput::Elements(tiles.len() as u64));
         group.bench_function(format!("z{z}"), |b| {
             b.iter(|| {
                 for &tile in &tiles {
-                    black_box(
-                        cache
-                            .get_or_encode(
-                                &snap,
-                                TileRequest {
-                                    tile,
-                                    filter: &filter,
-                                    today: today(),
-                                },
-                            )
-                            .ok(),
-                    );
+                    black_box(cache.get_or_encode(&snap, req(tile)).ok());
                 }
             })
         });

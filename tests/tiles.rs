@@ -13,7 +13,6 @@ use common::{fixture_dir, get, router, send, snapshot};
 use geo::{Geometry, Intersects, Rect};
 use mvt_reader::Reader;
 use mvt_reader::feature::Value as TagValue;
-use renewal_map::mercator::MercRect;
 use renewal_map::snapshot::Snapshot;
 use renewal_map::tiles::encode::site_layer;
 use renewal_map::tiles::{BUFFER, EXTENT, TileCoord};
@@ -198,18 +197,7 @@ async fn tile_holds_each_layer_with_ids_and_properties() {
     let dir = fixture_dir();
     let router = router(dir.path());
     // z12 tile holding the whole fixture district.
-    let p = renewal_map::mercator::project(123.42, 41.82);
-    let t = TileCoord::covering(
-        MercRect {
-            min_x: p[0],
-            min_y: p[1],
-            max_x: p[0],
-            max_y: p[1],
-        },
-        12,
-    )
-    .next()
-    .unwrap();
+    let t = TileCoord::containing(123.42, 41.82, 12);
     let decoded = tile(&router, t).await.expect("tile has content");
     for layer in [
         "district",
@@ -445,20 +433,7 @@ fn cache_keeps_untouched_tiles_across_an_edit() {
     let cache = TileCache::new(1 << 20);
     let filter = SiteFilter::default();
     let today: Date = common::TODAY.parse().unwrap();
-    let at = |lng: f64, lat: f64| {
-        let p = renewal_map::mercator::project(lng, lat);
-        TileCoord::covering(
-            MercRect {
-                min_x: p[0],
-                min_y: p[1],
-                max_x: p[0],
-                max_y: p[1],
-            },
-            16,
-        )
-        .next()
-        .unwrap()
-    };
+    let at = |lng: f64, lat: f64| TileCoord::containing(lng, lat, 16);
     let (near, far) = (at(123.41025, 41.81025), at(123.4302, 41.8302)); // park-001, park-002
     let get = |s: &Snapshot, tile| {
         cache

@@ -5,7 +5,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::Method;
-use common::store::{Fixture, PARK_001, SUB_A, SUB_B, patch, router_of, tile_of, token, version};
+use common::store::{Fixture, PARK_001, SUB_A, SUB_B, patch, router_of, token, version};
 use common::{get, send};
 use renewal_map::model::{Role, SitePatch, Timestamp, apply_patch};
 use renewal_map::store::{ChangeContext, OpenMode, Store, StoreError};
@@ -671,7 +671,8 @@ async fn writes_show_in_the_next_tile_item_nearest_answer_and_stats() {
     let (state, store) = fx.open();
     let app = router_of(&state);
     let team = token(&store, "Team A", Role::Field, &[SUB_A.1], &[]);
-    let (x, y) = tile_of(PARK_001.0, PARK_001.1, 15);
+    let renewal_map::tiles::TileCoord { x, y, .. } =
+        renewal_map::tiles::TileCoord::containing(PARK_001.0, PARK_001.1, 15);
     let tile_uri = format!("/tiles/15/{x}/{y}.mvt");
     let nearest = format!(
         "/api/parks/nearest?lon={}&lat={}&limit=1",

@@ -259,19 +259,6 @@ export const LAYERS = [
 /** Ids of the layers whose features are renewal sites, topmost first (for clicks). */
 export const SITE_LAYER_IDS = LAYERS.filter((l) => l.site).map((l) => l.id).reverse();
 
-/** Which style layer shows each tile source-layer (tests check each one renders). */
-export const LAYER_FOR_SOURCE_LAYER = {
-  district: 'district-line',
-  subdistricts: 'subdistricts-line',
-  streets: 'streets-line',
-  compounds: 'compounds-fill',
-  parks: 'parks-fill',
-  plazas: 'plazas-fill',
-  roads: 'roads-line',
-  landmarks: 'landmarks-circle',
-  site_points: 'site-points',
-};
-
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
 /**

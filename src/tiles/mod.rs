@@ -7,7 +7,7 @@ pub mod cache;
 pub mod clip;
 pub mod encode;
 
-use crate::mercator::{MercPoint, MercRect, unproject};
+use crate::mercator::{MercPoint, MercRect, project, unproject};
 
 /// Highest zoom level served.
 pub const MAX_ZOOM: u8 = 22;
@@ -116,6 +116,31 @@ impl TileCoord {
         ]
     }
 
+    /// The tile of zoom `z` that holds the WGS84 point (`lng`, `lat`); latitudes beyond Web
+    /// Mercator's limit fall in the edge rows.
+    ///
+    /// # Examples
+    /// ```
+    /// use renewal_map::tiles::TileCoord;
+    /// let t = TileCoord::containing(123.42917, 41.81667, 14); // Shenyang North station
+    /// assert_eq!((t.z, t.x, t.y), (14, 13809, 6093));
+    /// assert_eq!(TileCoord::containing(180.0, -90.0, 2), TileCoord { z: 2, x: 3, y: 3 });
+    /// ```
+    pub fn containing(lng: f64, lat: f64, z: u8) -> TileCoord {
+        let [x, y] = project(lng, lat);
+        TileCoord::covering(
+            MercRect {
+                min_x: x,
+                min_y: y,
+                max_x: x,
+                max_y: y,
+            },
+            z,
+        )
+        .next()
+        .unwrap_or(TileCoord { z, x: 0, y: 0 })
+    }
+
     /// The tiles of zoom `z` that `rect` touches, row by row.
     pub fn covering(rect: MercRect, z: u8) -> impl Iterator<Item = TileCoord> {
         let n = 1u64 << z;
@@ -133,7 +158,6 @@ impl TileCoord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mercator::project;
 
     #[test]
     fn z0_covers_the_world() {
@@ -167,17 +191,7 @@ mod tests {
     fn tile_units_and_covering() {
         // Shenyang North station lies in tile 14/13809/6093 (checked against the formula by hand).
         let p = project(123.42917, 41.81667);
-        let t = TileCoord::covering(
-            MercRect {
-                min_x: p[0],
-                min_y: p[1],
-                max_x: p[0],
-                max_y: p[1],
-            },
-            14,
-        )
-        .next()
-        .unwrap();
+        let t = TileCoord::containing(123.42917, 41.81667, 14);
         let [u, v] = t.to_tile_units(p);
         assert!((0.0..4096.0).contains(&u) && (0.0..4096.0).contains(&v));
         assert_eq!((t.x, t.y), (13809, 6093));

@@ -229,13 +229,3 @@ pub async fn version(app: &Router, id: &str) -> u64 {
 pub fn router_of(state: &AppState) -> Router {
     app(state.clone())
 }
-
-/// The XYZ tile containing (`lng`, `lat`) at zoom `z`.
-pub fn tile_of(lng: f64, lat: f64, z: u8) -> (u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = ((lng + 180.0) / 360.0 * n).floor() as u32;
-    let lat_r = lat.to_radians();
-    let y = ((1.0 - (lat_r.tan() + 1.0 / lat_r.cos()).ln() / std::f64::consts::PI) / 2.0 * n)
-        .floor() as u32;
-    (x, y)
-}
