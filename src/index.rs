@@ -9,7 +9,7 @@ use rstar::{AABB, PointDistance, RTree, RTreeObject};
 use crate::mercator::{MercPoint, MercRect};
 
 /// One indexed envelope: the position of its feature in the caller's list.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Entry {
     pos: u32,
     env: AABB<[f64; 2]>,
@@ -29,7 +29,15 @@ impl PointDistance for Entry {
     }
 }
 
-/// An R-tree over feature envelopes, bulk-loaded once.
+fn entry(pos: usize, r: MercRect) -> Entry {
+    Entry {
+        pos: pos as u32,
+        env: AABB::from_corners([r.min_x, r.min_y], [r.max_x, r.max_y]),
+    }
+}
+
+/// An R-tree over feature envelopes, bulk-loaded at start and updated in place (insert,
+/// remove) when a site is created, moved or retired.
 #[derive(Debug, Clone)]
 pub struct SpatialIndex {
     tree: RTree<Entry>,
@@ -38,16 +46,21 @@ pub struct SpatialIndex {
 impl SpatialIndex {
     /// Builds the index from `(position, bounds)` pairs.
     pub fn build(items: impl IntoIterator<Item = (usize, MercRect)>) -> SpatialIndex {
-        let entries = items
-            .into_iter()
-            .map(|(pos, r)| Entry {
-                pos: pos as u32,
-                env: AABB::from_corners([r.min_x, r.min_y], [r.max_x, r.max_y]),
-            })
-            .collect();
+        let entries = items.into_iter().map(|(pos, r)| entry(pos, r)).collect();
         SpatialIndex {
             tree: RTree::bulk_load(entries),
         }
+    }
+
+    /// Adds the feature at `pos` with envelope `rect` (O(log n)).
+    pub fn insert(&mut self, pos: usize, rect: MercRect) {
+        self.tree.insert(entry(pos, rect));
+    }
+
+    /// Removes the feature at `pos` indexed with envelope `rect` (O(log n)); `false` when no
+    /// such entry was indexed.
+    pub fn remove(&mut self, pos: usize, rect: MercRect) -> bool {
+        self.tree.remove(&entry(pos, rect)).is_some()
     }
 
     /// Number of indexed features.
@@ -115,5 +128,21 @@ mod tests {
         let order: Vec<usize> = idx.nearest([0.05, 0.05]).map(|(p, _)| p).collect();
         assert_eq!(order, vec![0, 2, 1]);
         assert_eq!(idx.nearest([0.05, 0.05]).next().map(|(_, d)| d), Some(0.0));
+    }
+
+    #[test]
+    fn insert_and_remove_move_one_feature() {
+        let mut idx = SpatialIndex::build([(0, rect(0.0, 0.0, 0.1)), (1, rect(0.5, 0.5, 0.1))]);
+        assert!(
+            !idx.remove(0, rect(0.9, 0.9, 0.1)),
+            "wrong envelope removes nothing"
+        );
+        assert!(idx.remove(0, rect(0.0, 0.0, 0.1)));
+        idx.insert(0, rect(0.8, 0.8, 0.1));
+        assert!(idx.query(rect(0.0, 0.0, 0.2)).is_empty());
+        assert_eq!(idx.query(rect(0.75, 0.75, 0.2)), vec![0]);
+        idx.insert(2, rect(0.0, 0.0, 0.1));
+        assert_eq!(idx.len(), 3);
+        assert_eq!(idx.query(rect(0.0, 0.0, 1.0)), vec![0, 1, 2]);
     }
 }

@@ -11,7 +11,8 @@
 //! | [`mercator`] | Web Mercator projection, done once at load |
 //! | [`index`] | rstar R-tree over feature envelopes |
 //! | [`snapshot`] | immutable, indexed version of the data that requests read |
-//! | [`store`] | SQLite: current site state, accounts and tokens, audit trail, migrations |
+//! | [`store`] | SQLite: every site with every version, accounts and tokens, audit trail, migrations; the `SiteStore` trait |
+//! | [`update`] | the write path's one owner: check, commit, publish, announce; the map as of a past instant |
 //! | [`tiles`] | tile grid math, clipping, MVT encoding |
 //! | [`features`] | GeoJSON features and OGC API collections |
 //! | [`nearest`] | pocket parks nearest a point, by geodesic distance |
@@ -34,5 +35,6 @@ pub mod progress;
 pub mod snapshot;
 pub mod store;
 pub mod tiles;
+pub mod update;
 
 pub use http::{AppState, app};

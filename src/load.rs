@@ -542,3 +542,69 @@ pub fn measures(g: &Geometry<f64>) -> (f64, f64) {
         _ => (0.0, 0.0),
     }
 }
+
+/// File name used in errors about a site record read back from the store.
+const RECORD: &str = "store record";
+
+/// A site as one feature of `sites.geojson` (the data-file form: every stored field, no
+/// derived ones); the store keeps every version of a site in this form.
+pub fn site_record(site: &Site) -> Value {
+    use serde_json::json;
+    let mut p = Map::new();
+    p.insert("fid".into(), json!(site.fid));
+    p.insert("name".into(), json!(site.name));
+    p.insert("kind".into(), json!(site.kind.as_str()));
+    p.insert("subdistrict".into(), json!(site.subdistrict));
+    p.insert("subdistrict_code".into(), json!(site.subdistrict_code));
+    p.insert("status".into(), json!(site.status.as_str()));
+    p.insert("progress".into(), json!(site.progress));
+    p.insert("investment_wan".into(), json!(site.investment_wan));
+    p.insert("programme".into(), json!(site.programme.as_str()));
+    p.insert("project_id".into(), json!(site.project_id));
+    p.insert(
+        "planned_start".into(),
+        json!(site.planned_start.to_string()),
+    );
+    p.insert(
+        "planned_finish".into(),
+        json!(site.planned_finish.to_string()),
+    );
+    p.insert("updated_at".into(), json!(site.updated_at.to_string()));
+    p.insert("geometry".into(), json!(site.basis.as_str()));
+    if let Some(note) = &site.note {
+        p.insert("note".into(), json!(note));
+    }
+    if let Some(c) = site.compound() {
+        p.insert("households".into(), json!(c.households));
+        p.insert("built_year".into(), json!(c.built_year));
+        p.insert("community".into(), json!(c.community));
+        p.insert("community_code".into(), json!(c.community_code));
+    }
+    let geometry = geojson::Geometry::new(geojson::GeometryValue::from(&site.geometry));
+    json!({
+        "type": "Feature",
+        "id": site.id.as_str(),
+        "geometry": geometry,
+        "properties": p,
+    })
+}
+
+/// Reads a site back from its [`site_record`] form, with every check of the data file; the
+/// version is set by the caller (records carry none).
+pub fn site_from_record(record: &Value) -> Result<Site, LoadError> {
+    let file = Path::new(RECORD);
+    let f = read_feature(file, 0, record)?;
+    site_from_feature(file, &f)
+}
+
+/// Checks a site geometry as the data file's are checked: WGS84 ranges, at least two distinct
+/// points per line, simple non-degenerate polygons with holes inside. Returns what is wrong.
+pub fn check_site_geometry(g: &Geometry<f64>) -> Result<(), String> {
+    check_geometry(g)
+}
+
+/// Whether every polygon ring of a raw GeoJSON geometry repeats its first position last
+/// (RFC 7946 §3.1.6); geo-types would close them silently.
+pub fn raw_rings_closed(geometry: &Value) -> bool {
+    rings_closed(Some(geometry))
+}

@@ -195,9 +195,9 @@ fn serve(config: Config, db: &DbArgs) -> Result<(), String> {
     let started = std::time::Instant::now();
     let mut dataset = load::load_dataset(&config.data_dir).map_err(|e| e.to_string())?;
     let store = db.open(&config.data_dir, &dataset)?;
-    store
-        .overlay(&mut dataset.sites)
-        .map_err(|e| e.to_string())?;
+    // From the first start on, the store is the record of every site (seeded from the data
+    // set's sites.geojson then); the data set still gives the base map and the plan.
+    dataset.sites = store.sites().map_err(|e| e.to_string())?;
     let snapshot = Snapshot::build(dataset);
     tracing::info!(
         sites = snapshot.sites.len(),

@@ -1,9 +1,13 @@
 //! The service's read model: one immutable, consistent version of the data set, projected and
 //! indexed, that every request reads from.
 //!
-//! Geometry never changes after load, so the projected shapes and R-trees are built once and
-//! shared (`Arc`) by every later snapshot; a status update only replaces the changed site's
-//! attributes and bumps the generation. Depends on `model`, `mercator` and `index`.
+//! The base map never changes after load: its projected shapes and R-tree are built once and
+//! shared (`Arc`) by every later snapshot. A status update only replaces the changed site's
+//! attributes and bumps the generation. A created or moved site is projected once and
+//! inserted into (or moved within) copies of the site R-trees, O(log n) per tree plus an
+//! O(n) copy of pointers; a retired site leaves the site list, and the site positions after it
+//! shift, so its trees are rebuilt (O(n log n), bulk load). Depends on `model`, `mercator` and
+//! `index`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,11 +16,11 @@ use crate::index::SpatialIndex;
 use crate::mercator::{MercGeom, MercRect, project_geometry};
 use crate::model::{BaseFeature, BaseKind, Dataset, Plan, RenewalKind, Site, SiteId, SubDistrict};
 
-/// A feature list with its projected shapes and its R-tree, built once at load.
-#[derive(Debug)]
+/// A feature list with its projected shapes and its R-tree.
+#[derive(Debug, Clone)]
 pub struct Shapes {
-    /// Projected geometry, by position.
-    pub merc: Vec<MercGeom>,
+    /// Projected geometry, by position (shared between snapshots).
+    pub merc: Vec<Arc<MercGeom>>,
     /// Bounds of each projected geometry, by position.
     pub bounds: Vec<MercRect>,
     /// R-tree over `bounds`.
@@ -25,14 +29,8 @@ pub struct Shapes {
 
 impl Shapes {
     fn build<'a>(geoms: impl Iterator<Item = &'a geo::Geometry<f64>>) -> Shapes {
-        let merc: Vec<MercGeom> = geoms.map(project_geometry).collect();
-        let empty = MercRect {
-            min_x: f64::NAN,
-            min_y: f64::NAN,
-            max_x: f64::NAN,
-            max_y: f64::NAN,
-        };
-        let bounds: Vec<MercRect> = merc.iter().map(|g| g.bounds().unwrap_or(empty)).collect();
+        let merc: Vec<Arc<MercGeom>> = geoms.map(|g| Arc::new(project_geometry(g))).collect();
+        let bounds: Vec<MercRect> = merc.iter().map(|g| bounds_of(g)).collect();
         let index = SpatialIndex::build(
             bounds
                 .iter()
@@ -48,17 +46,27 @@ impl Shapes {
     }
 }
 
-/// The parts of a snapshot that never change after load.
-#[derive(Debug)]
+fn bounds_of(g: &MercGeom) -> MercRect {
+    g.bounds().unwrap_or(MercRect {
+        min_x: f64::NAN,
+        min_y: f64::NAN,
+        max_x: f64::NAN,
+        max_y: f64::NAN,
+    })
+}
+
+/// The indexed geometry of a snapshot: the base map (fixed after load) and the sites' shapes
+/// and trees, which a created, moved or retired site replaces (see the module docs).
+#[derive(Debug, Clone)]
 pub struct Fixed {
     /// The plan's targets.
     pub plan: Plan,
     /// Sub-districts in file order.
     pub subdistricts: Vec<SubDistrict>,
     /// Base-map features.
-    pub base: Vec<BaseFeature>,
+    pub base: Arc<Vec<BaseFeature>>,
     /// Projected base-map shapes.
-    pub base_shapes: Shapes,
+    pub base_shapes: Arc<Shapes>,
     /// Projected site shapes, by site position.
     pub site_shapes: Shapes,
     /// Positions of the pocket parks among the sites, and an R-tree over just them.
@@ -73,12 +81,12 @@ pub struct Fixed {
     pub lnglat_bounds: [f64; 4],
 }
 
-/// One consistent version of the data: fixed geometry plus the current state of every site.
+/// One consistent version of the data: indexed geometry plus the current state of every site.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     /// Increases by one with every accepted change; part of tile and item ETags.
     pub generation: u64,
-    /// What never changes after load.
+    /// Indexed geometry (replaced only when a site's geometry changes or a site comes or goes).
     pub fixed: Arc<Fixed>,
     /// The sites' current attributes, by position (same order as the data file).
     pub sites: Arc<Vec<Arc<Site>>>,
@@ -101,25 +109,7 @@ impl Snapshot {
             sites,
         } = dataset;
         let base_shapes = Shapes::build(base.iter().map(|b| &b.geometry));
-        let site_shapes = Shapes::build(sites.iter().map(|s| &s.geometry));
-        let park_positions: Vec<usize> = sites
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.kind == RenewalKind::PocketPark)
-            .map(|(i, _)| i)
-            .collect();
-        let park_index = SpatialIndex::build(
-            park_positions
-                .iter()
-                .enumerate()
-                .map(|(k, &pos)| (k, site_shapes.bounds[pos])),
-        );
-        let site_anchors = sites.iter().map(|s| anchor(&s.geometry)).collect();
-        let by_id = sites
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.clone(), i))
-            .collect();
+        let (site_shapes, park_positions, park_index, site_anchors, by_id) = site_parts(&sites);
         let lnglat_bounds = lnglat_bounds(
             base.iter()
                 .map(|b| &b.geometry)
@@ -130,14 +120,38 @@ impl Snapshot {
             fixed: Arc::new(Fixed {
                 plan,
                 subdistricts,
-                base,
-                base_shapes,
+                base: Arc::new(base),
+                base_shapes: Arc::new(base_shapes),
                 site_shapes,
                 park_positions,
                 park_index,
                 site_anchors,
                 by_id,
                 lnglat_bounds,
+            }),
+            sites: Arc::new(sites.into_iter().map(Arc::new).collect()),
+            changes: Arc::new(Vec::new()),
+        }
+    }
+
+    /// A snapshot of the same base map and plan with `sites` instead (e.g. the sites as they
+    /// stood at a past instant): site shapes and trees are built for them, the base map's are
+    /// shared. Its change log is empty and its generation this one's.
+    pub fn with_sites(&self, sites: Vec<Site>) -> Snapshot {
+        let (site_shapes, park_positions, park_index, site_anchors, by_id) = site_parts(&sites);
+        Snapshot {
+            generation: self.generation,
+            fixed: Arc::new(Fixed {
+                plan: self.fixed.plan.clone(),
+                subdistricts: self.fixed.subdistricts.clone(),
+                base: Arc::clone(&self.fixed.base),
+                base_shapes: Arc::clone(&self.fixed.base_shapes),
+                site_shapes,
+                park_positions,
+                park_index,
+                site_anchors,
+                by_id,
+                lnglat_bounds: self.fixed.lnglat_bounds,
             }),
             sites: Arc::new(sites.into_iter().map(Arc::new).collect()),
             changes: Arc::new(Vec::new()),
@@ -155,22 +169,133 @@ impl Snapshot {
         self.fixed.by_id.get(&SiteId(id.to_owned())).copied()
     }
 
-    /// A new snapshot in which `site` (matched by id) replaces its older state. Geometry is
-    /// taken to be unchanged. Returns `None` when no site has that id.
+    /// A new snapshot in which `site` (matched by id) replaces its older state. When its
+    /// geometry changed too, the site is re-projected and moved in the trees, and the change
+    /// log gets both its old and its new bounds. Returns `None` when no site has that id.
     pub fn with_site(&self, site: Site) -> Option<Snapshot> {
         let pos = self.position(site.id.as_str())?;
+        let old = self.fixed.site_shapes.bounds[pos];
+        if self.sites[pos].geometry == site.geometry {
+            let mut sites: Vec<Arc<Site>> = self.sites.as_ref().clone();
+            sites[pos] = Arc::new(site);
+            return Some(self.next(Arc::clone(&self.fixed), sites, &[old]));
+        }
+        let mut fixed = self.fixed.as_ref().clone();
+        let merc = Arc::new(project_geometry(&site.geometry));
+        let new = bounds_of(&merc);
+        let shapes = &mut fixed.site_shapes;
+        if !old.min_x.is_nan() {
+            shapes.index.remove(pos, old);
+        }
+        if !new.min_x.is_nan() {
+            shapes.index.insert(pos, new);
+        }
+        shapes.merc[pos] = merc;
+        shapes.bounds[pos] = new;
+        fixed.site_anchors[pos] = anchor(&site.geometry);
+        if let Some(k) = fixed.park_positions.iter().position(|&p| p == pos) {
+            fixed.park_index.remove(k, old);
+            fixed.park_index.insert(k, new);
+        }
         let mut sites: Vec<Arc<Site>> = self.sites.as_ref().clone();
         sites[pos] = Arc::new(site);
+        Some(self.next(Arc::new(fixed), sites, &[old, new]))
+    }
+
+    /// A new snapshot with `site` added after the others (a creation or a restore): projected
+    /// once and inserted into the trees. Returns `None` when a site has that id already.
+    pub fn with_new_site(&self, site: Site) -> Option<Snapshot> {
+        if self.position(site.id.as_str()).is_some() {
+            return None;
+        }
+        let mut fixed = self.fixed.as_ref().clone();
+        let pos = self.sites.len();
+        let merc = Arc::new(project_geometry(&site.geometry));
+        let new = bounds_of(&merc);
+        let shapes = &mut fixed.site_shapes;
+        if !new.min_x.is_nan() {
+            shapes.index.insert(pos, new);
+        }
+        shapes.merc.push(merc);
+        shapes.bounds.push(new);
+        fixed.site_anchors.push(anchor(&site.geometry));
+        if site.kind == RenewalKind::PocketPark {
+            fixed.park_index.insert(fixed.park_positions.len(), new);
+            fixed.park_positions.push(pos);
+        }
+        fixed.by_id.insert(site.id.clone(), pos);
+        let mut sites: Vec<Arc<Site>> = self.sites.as_ref().clone();
+        sites.push(Arc::new(site));
+        Some(self.next(Arc::new(fixed), sites, &[new]))
+    }
+
+    /// A new snapshot without the site `id` (a retirement). The positions after it shift, so
+    /// the site trees are rebuilt. Returns `None` when no site has that id.
+    pub fn without_site(&self, id: &str) -> Option<Snapshot> {
+        let pos = self.position(id)?;
+        let old = self.fixed.site_shapes.bounds[pos];
+        let mut fixed = self.fixed.as_ref().clone();
+        let mut sites: Vec<Arc<Site>> = self.sites.as_ref().clone();
+        sites.remove(pos);
+        let shapes = &mut fixed.site_shapes;
+        shapes.merc.remove(pos);
+        shapes.bounds.remove(pos);
+        shapes.index = SpatialIndex::build(
+            shapes
+                .bounds
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(_, r)| !r.min_x.is_nan()),
+        );
+        fixed.site_anchors.remove(pos);
+        fixed.park_positions = sites
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == RenewalKind::PocketPark)
+            .map(|(i, _)| i)
+            .collect();
+        fixed.park_index = SpatialIndex::build(
+            fixed
+                .park_positions
+                .iter()
+                .enumerate()
+                .map(|(k, &p)| (k, fixed.site_shapes.bounds[p])),
+        );
+        fixed.by_id = sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
+        Some(self.next(Arc::new(fixed), sites, &[old]))
+    }
+
+    /// The snapshot after this one: `fixed` and `sites`, one generation on, with `touched`
+    /// appended to the change log.
+    fn next(&self, fixed: Arc<Fixed>, sites: Vec<Arc<Site>>, touched: &[MercRect]) -> Snapshot {
         let generation = self.generation + 1;
-        let skip = (self.changes.len() + 1).saturating_sub(CHANGE_LOG_LEN);
+        let keep = CHANGE_LOG_LEN.saturating_sub(touched.len());
+        let skip = self.changes.len().saturating_sub(keep);
         let mut changes: Vec<(u64, MercRect)> = self.changes[skip..].to_vec();
-        changes.push((generation, self.fixed.site_shapes.bounds[pos]));
-        Some(Snapshot {
+        changes.extend(
+            touched
+                .iter()
+                .filter(|r| !r.min_x.is_nan())
+                .map(|r| (generation, *r)),
+        );
+        Snapshot {
             generation,
-            fixed: Arc::clone(&self.fixed),
+            fixed,
             sites: Arc::new(sites),
             changes: Arc::new(changes),
-        })
+        }
+    }
+
+    /// The bounds of the site `id` in WGS84 degrees (west, south, east, north).
+    pub fn site_lnglat_bounds(&self, id: &str) -> Option<[f64; 4]> {
+        use geo::BoundingRect;
+        let r = self.site(id)?.geometry.bounding_rect()?;
+        Some([r.min().x, r.min().y, r.max().x, r.max().y])
     }
 
     /// Whether anything changed inside `area` after generation `since`; `true` also when the
@@ -196,6 +321,38 @@ impl Snapshot {
             .enumerate()
             .filter(move |(_, b)| b.kind == kind)
     }
+}
+
+type SiteParts = (
+    Shapes,
+    Vec<usize>,
+    SpatialIndex,
+    Vec<crate::mercator::MercPoint>,
+    HashMap<SiteId, usize>,
+);
+
+/// The projected shapes, park positions, park tree, label points and id map of `sites`.
+fn site_parts(sites: &[Site]) -> SiteParts {
+    let site_shapes = Shapes::build(sites.iter().map(|s| &s.geometry));
+    let park_positions: Vec<usize> = sites
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == RenewalKind::PocketPark)
+        .map(|(i, _)| i)
+        .collect();
+    let park_index = SpatialIndex::build(
+        park_positions
+            .iter()
+            .enumerate()
+            .map(|(k, &pos)| (k, site_shapes.bounds[pos])),
+    );
+    let site_anchors = sites.iter().map(|s| anchor(&s.geometry)).collect();
+    let by_id = sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.clone(), i))
+        .collect();
+    (site_shapes, park_positions, park_index, site_anchors, by_id)
 }
 
 fn lnglat_bounds<'a>(geoms: impl Iterator<Item = &'a geo::Geometry<f64>>) -> [f64; 4] {

@@ -963,8 +963,10 @@ async fn a_revocation_during_a_write_stops_it() {
             .await
         })
     };
-    // The request authenticates, then waits for the writer held here.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The request authenticates, then waits for the writer held here: wait until it does.
+    while store.writers_waiting() == 0 {
+        tokio::task::yield_now().await;
+    }
     cli.revoke("Team A").expect("revoke");
     drop(writer);
     let r = request.await.expect("request");

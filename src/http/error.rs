@@ -39,6 +39,13 @@ pub enum ApiError {
         /// The site's current state as a GeoJSON Feature.
         current: Box<Value>,
     },
+    /// 409: the request conflicts with the site's state (id taken, not retired).
+    Conflict {
+        /// Machine-readable code, e.g. `id_taken`.
+        code: &'static str,
+        /// What conflicts.
+        message: String,
+    },
     /// 422: a well-formed update that breaks a lifecycle rule; `code` names the rule.
     Unprocessable {
         /// The rule, e.g. `progress_out_of_range`.
@@ -117,6 +124,7 @@ impl IntoResponse for ApiError {
                 )
                     .into_response();
             }
+            ApiError::Conflict { code, message } => (StatusCode::CONFLICT, code, message),
             ApiError::Unprocessable { code, message } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
@@ -145,5 +153,57 @@ impl IntoResponse for ApiError {
             ),
         };
         (status, Json(json!({ "error": code, "message": message }))).into_response()
+    }
+}
+
+/// The response for a refused or failed write of the update service; `today` dates the
+/// `late` flag of the feature a 412 carries.
+pub fn update_error(e: crate::update::UpdateError, today: crate::model::Date) -> ApiError {
+    use crate::update::UpdateError as E;
+    match e {
+        E::UnknownSite(id) => {
+            ApiError::not_found("unknown_site", format!("no site with id {id:?}"))
+        }
+        E::Retired(id) => ApiError::NotFound {
+            code: "retired_site",
+            message: format!(
+                "site {id} is retired; a planner can restore it (POST …/items/{id}/restore)"
+            ),
+        },
+        E::NotRetired(id) => ApiError::Conflict {
+            code: "not_retired",
+            message: format!("site {id} is not retired"),
+        },
+        E::IdTaken(id) => ApiError::Conflict {
+            code: "id_taken",
+            message: format!(
+                "a site with id {id:?} exists (or existed) already; choose another or let the server assign one"
+            ),
+        },
+        E::VersionMismatch { current } => ApiError::VersionMismatch {
+            version: current.version,
+            current: Box::new(crate::features::site_feature(&current, today)),
+        },
+        E::Rule(b) if crate::update::is_forbidden(&b) => ApiError::Forbidden {
+            rule: b.code,
+            message: b.message,
+        },
+        E::Rule(b) => ApiError::Unprocessable {
+            code: b.code,
+            message: b.message,
+        },
+        E::Revoked => ApiError::Unauthorized,
+        E::NotAssigned { site, account } => ApiError::Forbidden {
+            rule: "outside_assignment",
+            message: format!("site {site} is not in the assignment of {account}"),
+        },
+        E::Store(e) => {
+            tracing::error!("write: {e}");
+            ApiError::Internal
+        }
+        E::Inconsistent(id) => {
+            tracing::error!("write: snapshot out of step with the store for {id}");
+            ApiError::Internal
+        }
     }
 }

@@ -1,15 +1,10 @@
 //! Status updates and their history: `PATCH /api/sites/{id}`, `GET /api/sites/{id}/history`,
 //! `GET /api/changes`, `GET /api/me`.
 //!
-//! A write is checked in this order: token (401), site (404), rights over the site (403),
-//! `If-Match` (428/400), body (413/400); then, holding the store's writer, version (412) and
-//! lifecycle rules (403/422) against the current state, the store transaction (which checks
-//! the token and the assignment again, so a revocation committed meanwhile still stops it:
-//! 401/403), the swap of a snapshot carrying the new state, and last the store's published
-//! seq, which caps history and the feed. Holding the writer through the swap means two writers
-//! can never publish snapshots out of order; readers never take that lock.
-
-use std::sync::Arc;
+//! A write is checked here in this order: token (401), site (404), rights over the site (403),
+//! `If-Match` (428/400), body (413/400); the rest of the protocol (version 412, lifecycle
+//! rules 403/422, the store transaction that checks token and assignment again, the snapshot
+//! swap, publishing) is the write service's: [`crate::update`].
 
 use axum::Json;
 use axum::body::Bytes;
@@ -20,11 +15,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, update_error};
 use super::extract::{ApiPath, Params, clip};
 use crate::features::site_feature;
-use crate::model::{Account, BreachKind, Role, Site, SiteId, SitePatch, Timestamp, apply_patch};
-use crate::store::{Change, ChangeContext, Store, StoreError};
+use crate::model::{Account, Role, Site, SiteId, SitePatch};
+use crate::store::{Change, Store, StoreError};
+use crate::update::{Edit, Write};
 
 /// Page size of `/api/changes` when `limit` is not given.
 const DEFAULT_CHANGES: usize = 100;
@@ -98,10 +94,13 @@ fn unknown_site(id: &str) -> ApiError {
 struct IfMatch(Vec<String>);
 
 impl IfMatch {
-    /// Whether any listed tag is the ETag of `version`.
-    fn matches(&self, version: u64) -> bool {
-        let etag = version.to_string();
-        self.0.contains(&etag)
+    /// The versions whose ETag is listed: a tag counts only when it is exactly the decimal
+    /// form of a version.
+    pub(super) fn versions(&self) -> Vec<u64> {
+        self.0
+            .iter()
+            .filter_map(|t| t.parse::<u64>().ok().filter(|v| v.to_string() == *t))
+            .collect()
     }
 }
 
@@ -238,71 +237,18 @@ pub(super) async fn patch_site(
     let expected = if_match(&headers)?;
     let patch = patch_body(body, state.config.limits.max_body_bytes)?;
     let today = state.config.today();
-    let written = blocking(move || {
-        let mut writer = store.writer();
-        let snap = state.snapshot.load_full();
-        let current = snap.site(&id).ok_or_else(|| unknown_site(&id))?;
-        if !expected.matches(current.version) {
-            return Err(ApiError::VersionMismatch {
-                version: current.version,
-                current: Box::new(site_feature(current, today)),
-            });
-        }
-        // Never let the clock run backwards within one site's record.
-        let now = Timestamp::now().max(current.updated_at);
-        let next = apply_patch(current, &patch, account.role, now).map_err(|b| match b.kind {
-            BreachKind::Forbidden => ApiError::Forbidden {
-                rule: b.code,
-                message: b.message,
-            },
-            BreachKind::Invalid => ApiError::Unprocessable {
-                code: b.code,
-                message: b.message,
-            },
-        })?;
-        let ctx = ChangeContext {
-            actor: &account,
-            note: patch.note.as_deref(),
-            reason: patch.reason.as_deref(),
-        };
-        let seq = match writer.record(current, &next, ctx) {
-            Ok(seq) => seq,
-            Err(StoreError::VersionConflict {
-                current: stored, ..
-            }) => {
-                // Only if something wrote the file behind this process's back (the serve lock
-                // keeps other services out). Show the stored state, so the site is not stuck
-                // answering 412 against a version no client can see.
-                tracing::warn!(
-                    "store holds {id} at version {stored}, the map at {}; republishing it",
-                    current.version
-                );
-                let (fresh, seq) = writer.reload(current).map_err(internal("reload site"))?;
-                let published = snap.with_site(fresh.clone()).ok_or(ApiError::Internal)?;
-                state.snapshot.store(Arc::new(published));
-                writer.publish(seq);
-                return Err(ApiError::VersionMismatch {
-                    version: fresh.version,
-                    current: Box::new(site_feature(&fresh, today)),
-                });
-            }
-            Err(StoreError::Revoked(_)) => return Err(ApiError::Unauthorized),
-            Err(StoreError::NotAssigned { .. }) => {
-                return Err(ApiError::Forbidden {
-                    rule: "outside_assignment",
-                    message: format!("site {id} is not in the assignment of {}", account.name),
-                });
-            }
-            Err(e) => return Err(internal("record change")(e)),
-        };
-        let published = snap.with_site(next.clone()).ok_or(ApiError::Internal)?;
-        state.snapshot.store(Arc::new(published));
-        // Only now may history and the feed show the change: the map already does.
-        writer.publish(seq);
-        drop(writer);
-        Ok(next)
-    })
-    .await?;
+    let updates = state.updates.clone().ok_or(ApiError::ReadOnly)?;
+    let write = Write {
+        actor: account,
+        id: SiteId(id),
+        expected: expected.versions(),
+        note: patch.note.clone(),
+        reason: patch.reason.clone(),
+        edit: Edit::Patch(patch),
+    };
+    let written = blocking(move || updates.apply(write).map_err(|e| update_error(e, today)))
+        .await?
+        .site;
     let body = site_feature(&written, today);
     Ok(site_response(StatusCode::OK, &written, body))
 }

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 use crate::tiles::cache::TileCache;
+use crate::update::UpdateService;
 
 /// What every handler can reach. Cheap to clone: all `Arc`s.
 ///
@@ -23,6 +24,8 @@ pub struct AppState {
     pub store: Option<Store>,
     /// Encoded tiles, kept across edits that do not touch them.
     pub tiles: Arc<TileCache>,
+    /// The write path over `store`; `None` when read-only.
+    pub updates: Option<Arc<UpdateService>>,
 }
 
 impl AppState {
@@ -33,15 +36,29 @@ impl AppState {
             tiles: Arc::new(TileCache::new(config.tile_cache_bytes)),
             config: Arc::new(config),
             store: None,
+            updates: None,
         }
     }
 
     /// State serving `snapshot` (already overlaid with the store's state) and writing to
     /// `store`.
-    pub fn with_store(snapshot: Snapshot, store: Store, config: Config) -> AppState {
+    /// The snapshot's generation continues after the newest one the store recorded, so
+    /// event generations keep increasing across restarts.
+    pub fn with_store(mut snapshot: Snapshot, store: Store, config: Config) -> AppState {
+        match store.last_generation() {
+            Ok(g) => snapshot.generation = snapshot.generation.max(g + 1),
+            Err(e) => tracing::warn!("cannot read the last generation: {e}"),
+        }
+        let state = AppState::new(snapshot, config);
+        let updates = UpdateService::new(
+            Arc::new(store.clone()),
+            Arc::clone(&state.snapshot),
+            Arc::clone(&state.tiles),
+        );
         AppState {
             store: Some(store),
-            ..AppState::new(snapshot, config)
+            updates: Some(Arc::new(updates)),
+            ..state
         }
     }
 

@@ -3,8 +3,8 @@
 use rusqlite::Row;
 use serde_json::{Map, Value, json};
 
-use super::{Store, StoreError, parse, parse_status};
-use crate::model::{RenewalStatus, Role, Site, SiteId, Timestamp};
+use super::{ChangeKind, Store, StoreError, parse, parse_status};
+use crate::model::{RenewalKind, RenewalStatus, Role, Site, SiteId, Timestamp};
 
 /// One accepted change of a site.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,10 +31,22 @@ pub struct Change {
     pub plan: Option<Value>,
     /// The site's version after the change.
     pub version: u64,
+    /// What the change was: created, updated, retired, restored.
+    pub kind: ChangeKind,
+    /// WGS84 bounds covering the old and the new geometry (west, south, east, north); absent
+    /// for changes written before schema 2.
+    pub bbox: Option<[f64; 4]>,
+    /// The snapshot generation that first showed the change; absent before schema 2.
+    pub generation: Option<u64>,
+    /// Whether the geometry changed.
+    pub geometry_changed: bool,
+    /// The site's kind (`pocket_park`, …); absent for changes written before schema 2.
+    pub site_kind: Option<RenewalKind>,
 }
 
 const COLUMNS: &str = "seq, site_id, at, actor, role, from_status, from_progress, to_status, \
-                       to_progress, note, reason, plan, version";
+                       to_progress, note, reason, plan, version, change_kind, bbox, generation, \
+                       geometry_changed, site_kind";
 
 /// A change row as SQLite types, before parsing.
 struct RawChange {
@@ -51,6 +63,11 @@ struct RawChange {
     reason: Option<String>,
     plan: Option<String>,
     version: i64,
+    kind: String,
+    bbox: Option<String>,
+    generation: Option<i64>,
+    geometry_changed: bool,
+    site_kind: Option<String>,
 }
 
 fn raw(r: &Row<'_>) -> rusqlite::Result<RawChange> {
@@ -68,6 +85,11 @@ fn raw(r: &Row<'_>) -> rusqlite::Result<RawChange> {
         reason: r.get(10)?,
         plan: r.get(11)?,
         version: r.get(12)?,
+        kind: r.get(13)?,
+        bbox: r.get(14)?,
+        generation: r.get(15)?,
+        geometry_changed: r.get(16)?,
+        site_kind: r.get(17)?,
     })
 }
 
@@ -97,6 +119,11 @@ fn change(r: RawChange) -> Result<Change, StoreError> {
         reason: r.reason,
         plan: r.plan.and_then(|p| serde_json::from_str(&p).ok()),
         version: r.version as u64,
+        kind: ChangeKind::parse(&r.kind)?,
+        bbox: r.bbox.and_then(|b| serde_json::from_str(&b).ok()),
+        generation: r.generation.map(|g| g.max(0) as u64),
+        geometry_changed: r.geometry_changed,
+        site_kind: r.site_kind.map(|k| parse(&k, "site_kind")).transpose()?,
     })
 }
 

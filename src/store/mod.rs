@@ -14,8 +14,10 @@
 //! [`ServeLock`] holds an exclusive lock on `<db>.lock` for the life of the process.
 
 mod accounts;
+mod backend;
 mod history;
 mod schema;
+mod sites;
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -23,12 +25,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::model::{Account, RenewalStatus, Site};
 
 pub use accounts::{AccountEntry, NewAccount, TOKEN_PREFIX, token_looks_valid};
+pub use backend::SiteStore;
 pub use history::Change;
+pub use sites::{ChangeKind, Commit, StoredSite};
 
 /// File name of the store inside the data directory, when no path is given.
 pub const DEFAULT_FILE: &str = "renewal.sqlite";
@@ -107,6 +111,9 @@ pub enum StoreError {
         "database {0} is already served by another renewal-map process (it holds {0}.lock); stop it first, or pass another --db"
     )]
     Locked(PathBuf),
+    /// A site with this id exists already (live or retired).
+    #[error("a site with id {0:?} exists already")]
+    IdTaken(String),
     /// No account has this name or id.
     #[error("no account named {0:?}")]
     UnknownAccount(String),
@@ -158,6 +165,8 @@ struct Inner {
     reader: Mutex<Connection>,
     /// The newest change seq the service has published (see the module docs).
     published: AtomicI64,
+    /// How many callers wait for the writer right now.
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 /// The settings SQLite reports on one connection of the store, as read back by
@@ -262,7 +271,7 @@ impl Store {
         }
         let mut writer = connect(path)?;
         migrate(path, &mut writer)?;
-        seed(&mut writer, sites, false)?;
+        sites::seed(&mut writer, sites, false)?;
         let reader = connect(path)?;
         let published = latest_seq(&writer, None)?;
         Ok(Store {
@@ -271,6 +280,7 @@ impl Store {
                 writer: Mutex::new(writer),
                 reader: Mutex::new(reader),
                 published: AtomicI64::new(published),
+                waiting: std::sync::atomic::AtomicUsize::new(0),
             }),
         })
     }
@@ -291,10 +301,25 @@ impl Store {
 
     /// Takes the writer connection; holding it serializes writers (see [`Writer`]).
     pub fn writer(&self) -> Writer<'_> {
+        self.inner.waiting.fetch_add(1, Ordering::AcqRel);
+        let conn = lock(&self.inner.writer);
+        self.inner.waiting.fetch_sub(1, Ordering::AcqRel);
         Writer {
-            conn: lock(&self.inner.writer),
+            conn,
             published: &self.inner.published,
         }
+    }
+
+    /// Marks every change up to `seq` as published, without taking the writer: for a caller
+    /// that serializes its writes itself (the write service).
+    pub(crate) fn writer_free_publish(&self, seq: i64) {
+        self.inner.published.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    /// How many callers are waiting for the writer at this moment; lets a test see that a
+    /// request has reached the writer without sleeping.
+    pub fn writers_waiting(&self) -> usize {
+        self.inner.waiting.load(Ordering::Acquire)
     }
 
     /// The newest change seq the service has published: history and the feed stop there.
@@ -361,82 +386,14 @@ impl Writer<'_> {
         after: &Site,
         ctx: ChangeContext<'_>,
     ) -> Result<i64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let live: bool = tx
-            .query_row(
-                "SELECT revoked_at IS NULL FROM account WHERE id = ?1",
-                [ctx.actor.id],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(false);
-        if !live {
-            return Err(StoreError::Revoked(ctx.actor.id));
-        }
-        let account = accounts::load_account(&tx, ctx.actor.id)?;
-        if account.role != ctx.actor.role || !account.covers(before) {
-            return Err(StoreError::NotAssigned {
-                account: account.id,
-                site: before.id.to_string(),
-            });
-        }
-        let updated = tx.execute(
-            "UPDATE site_state SET status = ?2, progress = ?3, note = ?4, planned_start = ?5,
-                 planned_finish = ?6, investment_wan = ?7, version = ?8, updated_at = ?9
-             WHERE site_id = ?1 AND version = ?10",
-            params![
-                after.id.as_str(),
-                after.status.as_str(),
-                after.progress,
-                after.note,
-                after.planned_start.to_string(),
-                after.planned_finish.to_string(),
-                after.investment_wan,
-                after.version as i64,
-                after.updated_at.to_string(),
-                before.version as i64,
-            ],
-        )?;
-        if updated != 1 {
-            let current: Option<i64> = tx
-                .query_row(
-                    "SELECT version FROM site_state WHERE site_id = ?1",
-                    [after.id.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            return Err(StoreError::VersionConflict {
-                site: after.id.to_string(),
-                expected: before.version,
-                current: current.unwrap_or(0) as u64,
-            });
-        }
-        let plan = history::plan_diff(before, after);
-        tx.execute(
-            "INSERT INTO change (site_id, at, account_id, actor, role, from_status, from_progress,
-                 to_status, to_progress, note, reason, plan, version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                after.id.as_str(),
-                after.updated_at.to_string(),
-                ctx.actor.id,
-                ctx.actor.name,
-                ctx.actor.role.as_str(),
-                before.status.as_str(),
-                before.progress,
-                after.status.as_str(),
-                after.progress,
-                ctx.note,
-                ctx.reason,
-                plan.map(|p| p.to_string()),
-                after.version as i64,
-            ],
-        )?;
-        let seq = tx.last_insert_rowid();
-        tx.commit()?;
-        Ok(seq)
+        self.commit(&Commit {
+            kind: ChangeKind::Updated,
+            before: Some(before),
+            after,
+            ctx,
+            bbox: None,
+            generation: None,
+        })
     }
 
     /// Marks every change up to `seq` as published: call after the state it wrote is visible
@@ -449,10 +406,15 @@ impl Writer<'_> {
     /// site's newest change (0 if none): for republishing a site whose stored version differs
     /// from the one the caller had.
     pub fn reload(&self, site: &Site) -> Result<(Site, i64), StoreError> {
-        let mut fresh = site.clone();
-        read_state(&self.conn, &mut fresh)?;
-        let seq = latest_seq(&self.conn, Some(site.id.as_str()))?;
-        Ok((fresh, seq))
+        match self.stored(site.id.as_str())? {
+            Some(s) => Ok((s.site, s.seq)),
+            None => {
+                let mut fresh = site.clone();
+                read_state(&self.conn, &mut fresh)?;
+                let seq = latest_seq(&self.conn, Some(site.id.as_str()))?;
+                Ok((fresh, seq))
+            }
+        }
     }
 }
 
@@ -534,7 +496,7 @@ fn create(path: &Path, sites: &[Site]) -> Result<(), StoreError> {
         // The new file is built with a rollback journal and switched to WAL on the real open.
         conn.pragma_update(None, "synchronous", "FULL")?;
         migrate(&tmp, &mut conn)?;
-        seed(&mut conn, sites, true)?;
+        sites::seed(&mut conn, sites, true)?;
     }
     std::fs::rename(&tmp, path).map_err(io)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -642,48 +604,6 @@ fn migrate(path: &Path, conn: &mut Connection) -> Result<(), StoreError> {
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;
     }
-    Ok(())
-}
-
-/// Adds a row for every site the store does not know. Rows never changed (version 1) follow
-/// the data set, so a regenerated data set is picked up until a site's first change.
-fn seed(conn: &mut Connection, sites: &[Site], fresh: bool) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    {
-        let mut insert = tx.prepare(
-            "INSERT INTO site_state (site_id, status, progress, note, planned_start, planned_finish,
-                 investment_wan, version, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)
-             ON CONFLICT (site_id) DO UPDATE SET status = excluded.status,
-                 progress = excluded.progress, note = excluded.note,
-                 planned_start = excluded.planned_start, planned_finish = excluded.planned_finish,
-                 investment_wan = excluded.investment_wan, updated_at = excluded.updated_at
-             WHERE site_state.version = 1",
-        )?;
-        for s in sites {
-            insert.execute(params![
-                s.id.as_str(),
-                s.status.as_str(),
-                s.progress,
-                s.note,
-                s.planned_start.to_string(),
-                s.planned_finish.to_string(),
-                s.investment_wan,
-                s.updated_at.to_string(),
-            ])?;
-        }
-    }
-    if !fresh {
-        let known: i64 = tx.query_row("SELECT count(*) FROM site_state", [], |r| r.get(0))?;
-        if known as usize > sites.len() {
-            tracing::warn!(
-                "store knows {} sites, the data set has {}; the extra rows are kept but not served",
-                known,
-                sites.len()
-            );
-        }
-    }
-    tx.commit()?;
     Ok(())
 }
 

@@ -54,6 +54,35 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (site_id, version)
     ) STRICT;
     "#,
+    // 2: the store becomes the system of record: every site's full feature (geometry and
+    // properties), whether it is retired, every version of it, and what each change was.
+    r#"
+    ALTER TABLE site_state ADD COLUMN feature TEXT;
+    ALTER TABLE site_state ADD COLUMN retired_at TEXT;
+
+    CREATE TABLE site_version (
+        site_id  TEXT NOT NULL REFERENCES site_state(site_id),
+        version  INTEGER NOT NULL CHECK (version >= 1),
+        at       TEXT NOT NULL,
+        seq      INTEGER REFERENCES change(seq),
+        retired  INTEGER NOT NULL CHECK (retired IN (0, 1)),
+        feature  TEXT NOT NULL,
+        PRIMARY KEY (site_id, version)
+    ) STRICT;
+    CREATE INDEX site_version_at ON site_version(at);
+
+    ALTER TABLE change ADD COLUMN change_kind TEXT NOT NULL DEFAULT 'updated'
+        CHECK (change_kind IN ('created','updated','retired','restored'));
+    ALTER TABLE change ADD COLUMN bbox TEXT;
+    ALTER TABLE change ADD COLUMN generation INTEGER;
+    ALTER TABLE change ADD COLUMN geometry_changed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE change ADD COLUMN site_kind TEXT;
+
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -152,7 +152,7 @@ impl Fixture {
         self.dir.path()
     }
 
-    /// Loads the data set, opens (creating) the store, overlays it: what `serve` does.
+    /// Loads the data set, opens (creating) the store, serves the store's sites: what `serve` does.
     pub fn open(&self) -> (AppState, Store) {
         let mut dataset = load::load_dataset(self.path()).expect("fixture loads");
         let store = Store::open(
@@ -161,7 +161,7 @@ impl Fixture {
             OpenMode::CreateIfMissing,
         )
         .expect("store opens");
-        store.overlay(&mut dataset.sites).expect("overlay");
+        dataset.sites = store.sites().expect("stored sites");
         let config = Config {
             data_dir: self.path().to_owned(),
             today: Some("2026-06-01".parse().expect("date")),

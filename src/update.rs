@@ -1,0 +1,405 @@
+//! The write path, with one owner: [`UpdateService`] owns the store (behind the [`SiteStore`]
+//! trait), the published snapshot and the tile cache, and runs the whole protocol of a change.
+//!
+//! Under the service's writer lock: read the current snapshot, find the site, check the
+//! `If-Match` version (412), apply the rules, commit to the store (which checks the token and
+//! the assignment again, atomically with the write), swap in a snapshot showing the change,
+//! mark the change published, and last announce it to the change feed. Because the publish
+//! and the announcement come after the swap, **the change feed never runs ahead of the map**:
+//! a client that sees a change in `/api/changes` or `/api/events` finds it in the next tile,
+//! item, nearest-parks answer and stats. Holding the lock through the swap means two writers
+//! never publish snapshots out of order; readers never take it. The tile cache needs no call:
+//! its entries are checked against the snapshot's change log, which holds the old and the new
+//! bounds of every change.
+//!
+//! Knows no HTTP: handlers parse, call [`UpdateService::apply`], and map [`UpdateError`] in
+//! `http/error.rs`. Blocking (SQLite); call it from `spawn_blocking`.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::ArcSwap;
+
+use crate::model::{
+    Account, BreachKind, RuleBreach, Site, SiteId, SitePatch, Timestamp, apply_patch,
+};
+use crate::snapshot::Snapshot;
+use crate::store::{ChangeContext, ChangeKind, Commit, SiteStore, StoreError};
+use crate::tiles::cache::TileCache;
+
+/// How many past instants keep their rebuilt snapshot in memory (each costs about as much as
+/// the current one's site shapes).
+pub const AS_OF_CACHE: usize = 8;
+
+/// What a writer asks for.
+#[derive(Debug, Clone)]
+pub enum Edit {
+    /// A field update of status, progress, note or plan fields, under the lifecycle rules.
+    Patch(SitePatch),
+    /// A new full state (geometry and properties), already validated; id, fid and version are
+    /// the service's.
+    Replace(Box<Site>),
+    /// A new site, already validated; its fid and version are the service's.
+    Create(Box<Site>),
+    /// Take the site off the map; its history stays.
+    Retire,
+    /// Bring a retired site back.
+    Restore,
+}
+
+impl Edit {
+    fn kind(&self) -> ChangeKind {
+        match self {
+            Edit::Patch(_) | Edit::Replace(_) => ChangeKind::Updated,
+            Edit::Create(_) => ChangeKind::Created,
+            Edit::Retire => ChangeKind::Retired,
+            Edit::Restore => ChangeKind::Restored,
+        }
+    }
+}
+
+/// One write: who, which site, based on which version, what.
+#[derive(Debug, Clone)]
+pub struct Write {
+    /// The authenticated account.
+    pub actor: Account,
+    /// The site.
+    pub id: SiteId,
+    /// The versions `If-Match` names; ignored for [`Edit::Create`].
+    pub expected: Vec<u64>,
+    /// The change.
+    pub edit: Edit,
+    /// A note recorded with the change.
+    pub note: Option<String>,
+    /// A reason recorded with the change.
+    pub reason: Option<String>,
+}
+
+/// A change that was committed and published.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The site after the change (for a retirement: as it was, at its new version).
+    pub site: Site,
+    /// The change's seq in the feed.
+    pub seq: i64,
+    /// What the change was.
+    pub kind: ChangeKind,
+}
+
+/// Why a write was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// No site has this id.
+    #[error("no site with id {0:?}")]
+    UnknownSite(String),
+    /// The site is retired: restore it first.
+    #[error("site {0} is retired; a planner can restore it")]
+    Retired(String),
+    /// A restore of a site that is not retired.
+    #[error("site {0} is not retired")]
+    NotRetired(String),
+    /// A create with an id that is in use (or was, by a retired site).
+    #[error("a site with id {0:?} exists already")]
+    IdTaken(String),
+    /// `If-Match` does not name the current version; nothing was written.
+    #[error("site is at version {}", .current.version)]
+    VersionMismatch {
+        /// The site as it is now.
+        current: Box<Site>,
+    },
+    /// A lifecycle or rights rule of a field update.
+    #[error("{}", .0.message)]
+    Rule(RuleBreach),
+    /// The token was revoked before the write committed.
+    #[error("the token was revoked")]
+    Revoked,
+    /// The site is not (or no longer) in the account's assignment.
+    #[error("site {site} is not in the assignment of {account}")]
+    NotAssigned {
+        /// The site.
+        site: String,
+        /// The account's name.
+        account: String,
+    },
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The snapshot did not hold a site the store and the service agree on (a bug).
+    #[error("snapshot out of step with the store for site {0}")]
+    Inconsistent(String),
+}
+
+/// Why an `as_of` instant cannot be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum AsOfError {
+    /// Before the store was seeded: there is no map then.
+    #[error("as_of {at} is before the data set was seeded ({seeded})")]
+    BeforeSeeding {
+        /// The instant asked for.
+        at: Timestamp,
+        /// When the store was seeded.
+        seeded: Timestamp,
+    },
+    /// Now or later: the answer could still change.
+    #[error("as_of {0} is not in the past")]
+    NotPast(Timestamp),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The one owner of the write path (see the module docs).
+pub struct UpdateService {
+    store: Arc<dyn SiteStore>,
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    tiles: Arc<TileCache>,
+    writer: Mutex<()>,
+    announce: tokio::sync::watch::Sender<i64>,
+    as_of: Mutex<Vec<(Timestamp, Arc<Snapshot>)>>,
+}
+
+impl std::fmt::Debug for UpdateService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateService")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The guarded state is valid between statements, so a panic elsewhere leaves it usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn union(a: Option<[f64; 4]>, b: Option<[f64; 4]>) -> Option<[f64; 4]> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some([
+            a[0].min(b[0]),
+            a[1].min(b[1]),
+            a[2].max(b[2]),
+            a[3].max(b[3]),
+        ]),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+fn lnglat_bounds(site: &Site) -> Option<[f64; 4]> {
+    use geo::BoundingRect;
+    let r = site.geometry.bounding_rect()?;
+    Some([r.min().x, r.min().y, r.max().x, r.max().y])
+}
+
+impl UpdateService {
+    /// The service over `store`, publishing into `snapshot`; `tiles` is the cache it keeps
+    /// exact.
+    pub fn new(
+        store: Arc<dyn SiteStore>,
+        snapshot: Arc<ArcSwap<Snapshot>>,
+        tiles: Arc<TileCache>,
+    ) -> UpdateService {
+        let (announce, _) = tokio::sync::watch::channel(store.published_seq());
+        UpdateService {
+            store,
+            snapshot,
+            tiles,
+            writer: Mutex::new(()),
+            announce,
+            as_of: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The store behind the service.
+    pub fn store(&self) -> &Arc<dyn SiteStore> {
+        &self.store
+    }
+
+    /// The tile cache the service keeps exact.
+    pub fn tiles(&self) -> &Arc<TileCache> {
+        &self.tiles
+    }
+
+    /// A receiver of the newest published seq, woken after each change is on the map.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.announce.subscribe()
+    }
+
+    /// Runs one write through the whole protocol (see the module docs).
+    pub fn apply(&self, w: Write) -> Result<Applied, UpdateError> {
+        let _writer = lock(&self.writer);
+        let snap = self.snapshot.load_full();
+        let id = w.id.as_str();
+        let kind = w.edit.kind();
+        let current: Option<Site> = match &w.edit {
+            Edit::Create(_) => {
+                if snap.site(id).is_some() {
+                    return Err(UpdateError::IdTaken(id.to_owned()));
+                }
+                None
+            }
+            Edit::Restore => match self.store.stored(id)? {
+                None => return Err(UpdateError::UnknownSite(id.to_owned())),
+                Some(s) if !s.retired => return Err(UpdateError::NotRetired(id.to_owned())),
+                Some(s) => Some(s.site),
+            },
+            _ => match snap.site(id) {
+                Some(s) => Some(s.as_ref().clone()),
+                None => {
+                    return Err(match self.store.stored(id)? {
+                        Some(s) if s.retired => UpdateError::Retired(id.to_owned()),
+                        _ => UpdateError::UnknownSite(id.to_owned()),
+                    });
+                }
+            },
+        };
+        if let Some(cur) = &current
+            && !w.expected.contains(&cur.version)
+        {
+            return Err(UpdateError::VersionMismatch {
+                current: Box::new(cur.clone()),
+            });
+        }
+        // Never let the clock run backwards within one site's record.
+        let now = current
+            .as_ref()
+            .map_or_else(Timestamp::now, |c| Timestamp::now().max(c.updated_at));
+        let next = match (&w.edit, &current) {
+            (Edit::Patch(p), Some(cur)) => {
+                apply_patch(cur, p, w.actor.role, now).map_err(UpdateError::Rule)?
+            }
+            (Edit::Replace(site), Some(cur)) => Site {
+                id: cur.id.clone(),
+                fid: cur.fid,
+                version: cur.version + 1,
+                updated_at: now,
+                ..site.as_ref().clone()
+            },
+            (Edit::Create(site), None) => Site {
+                id: w.id.clone(),
+                fid: self.store.next_fid()?,
+                version: 1,
+                updated_at: now,
+                ..site.as_ref().clone()
+            },
+            (Edit::Retire | Edit::Restore, Some(cur)) => Site {
+                version: cur.version + 1,
+                updated_at: now,
+                ..cur.clone()
+            },
+            _ => return Err(UpdateError::Inconsistent(id.to_owned())),
+        };
+        let bbox = union(
+            current.as_ref().and_then(lnglat_bounds),
+            lnglat_bounds(&next),
+        );
+        let generation = snap.generation + 1;
+        let commit = Commit {
+            kind,
+            before: current.as_ref(),
+            after: &next,
+            ctx: ChangeContext {
+                actor: &w.actor,
+                note: w.note.as_deref(),
+                reason: w.reason.as_deref(),
+            },
+            bbox,
+            generation: Some(generation),
+        };
+        let seq = match self.store.commit(&commit) {
+            Ok(seq) => seq,
+            Err(StoreError::VersionConflict { .. }) => return Err(self.republish(&snap, id)),
+            Err(StoreError::IdTaken(id)) => return Err(UpdateError::IdTaken(id)),
+            Err(StoreError::Revoked(_)) => return Err(UpdateError::Revoked),
+            Err(StoreError::NotAssigned { .. }) => {
+                return Err(UpdateError::NotAssigned {
+                    site: id.to_owned(),
+                    account: w.actor.name.clone(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let published = match kind {
+            ChangeKind::Updated => snap.with_site(next.clone()),
+            ChangeKind::Created | ChangeKind::Restored => snap.with_new_site(next.clone()),
+            ChangeKind::Retired => snap.without_site(id),
+        }
+        .ok_or_else(|| UpdateError::Inconsistent(id.to_owned()))?;
+        self.snapshot.store(Arc::new(published));
+        // Only now may history and the feed show the change: the map already does.
+        self.store.publish(seq);
+        self.announce.send_replace(seq);
+        Ok(Applied {
+            site: next,
+            seq,
+            kind,
+        })
+    }
+
+    /// The store holds another version of `id` than the map: only if something wrote the
+    /// file behind this process's back (the serve lock keeps other services out). Shows the
+    /// stored state, so the site is not stuck answering 412 against a version no client can
+    /// see, and returns the 412 to send.
+    fn republish(&self, snap: &Snapshot, id: &str) -> UpdateError {
+        let stored = match self.store.stored(id) {
+            Ok(Some(s)) => s,
+            Ok(None) => return UpdateError::UnknownSite(id.to_owned()),
+            Err(e) => return e.into(),
+        };
+        tracing::warn!(
+            "store holds {id} at version {}, the map does not; republishing it",
+            stored.site.version
+        );
+        let published = match (stored.retired, snap.site(id).is_some()) {
+            (true, true) => snap.without_site(id),
+            (true, false) => None,
+            (false, true) => snap.with_site(stored.site.clone()),
+            (false, false) => snap.with_new_site(stored.site.clone()),
+        };
+        if let Some(p) = published {
+            self.snapshot.store(Arc::new(p));
+        }
+        self.store.publish(stored.seq);
+        self.announce.send_replace(self.store.published_seq());
+        if stored.retired {
+            UpdateError::Retired(id.to_owned())
+        } else {
+            UpdateError::VersionMismatch {
+                current: Box::new(stored.site),
+            }
+        }
+    }
+
+    /// The map as it stood at `at`, rebuilt from the stored versions (kept for the last
+    /// [`AS_OF_CACHE`] instants asked for). `at` must lie after seeding and before now.
+    pub fn as_of(&self, at: Timestamp) -> Result<Arc<Snapshot>, AsOfError> {
+        if at >= Timestamp::now() {
+            return Err(AsOfError::NotPast(at));
+        }
+        if let Some(seeded) = self.store.seeded_at()?
+            && at < seeded
+        {
+            return Err(AsOfError::BeforeSeeding { at, seeded });
+        }
+        if let Some((_, s)) = lock(&self.as_of).iter().find(|(t, _)| *t == at) {
+            return Ok(Arc::clone(s));
+        }
+        let sites = self.store.sites_as_of(at)?;
+        let snap = Arc::new(self.snapshot.load().with_sites(sites));
+        let mut cache = lock(&self.as_of);
+        if cache.len() >= AS_OF_CACHE {
+            cache.remove(0);
+        }
+        cache.push((at, Arc::clone(&snap)));
+        Ok(snap)
+    }
+}
+
+impl From<RuleBreach> for UpdateError {
+    fn from(b: RuleBreach) -> Self {
+        UpdateError::Rule(b)
+    }
+}
+
+/// Whether a rule breach is about rights (403) rather than the request (422).
+pub fn is_forbidden(b: &RuleBreach) -> bool {
+    b.kind == BreachKind::Forbidden
+}
