@@ -31,6 +31,9 @@ pub struct Limits {
     /// pairs take 12 bytes a character, about 48 KB together. Lower it only if clients never
     /// escape non-ASCII text.
     pub max_body_bytes: usize,
+    /// Most `GET /api/events` streams open at once (default 1,024); one more gets 503. Each
+    /// open stream costs a task and a small buffer; raise it with the file-descriptor limit.
+    pub max_event_streams: usize,
 }
 
 impl Default for Limits {
@@ -41,6 +44,7 @@ impl Default for Limits {
             max_nearest: 50,
             default_nearest: 5,
             max_body_bytes: 64 * 1024,
+            max_event_streams: 1024,
         }
     }
 }
@@ -59,6 +63,10 @@ pub struct Config {
     /// Memory for encoded tiles, in bytes (default 64 MiB; 0 turns the cache off). An edit
     /// drops only the tiles it touches.
     pub tile_cache_bytes: usize,
+    /// Smallest and largest area of a pocket park a planner may draw, in m² (default 200 to
+    /// 20,000: the plan's 口袋公园 are small parks of 0.02–2 ha; the data set's run 890–8,200).
+    /// Change it when another district's plan defines pocket parks otherwise.
+    pub pocket_park_area_m2: (f64, f64),
     /// Request limits.
     pub limits: Limits,
 }
@@ -76,6 +84,7 @@ impl Default for Config {
             web_dir: PathBuf::from(DEFAULT_WEB_DIR),
             today: None,
             tile_cache_bytes: DEFAULT_TILE_CACHE_BYTES,
+            pocket_park_area_m2: (200.0, 20_000.0),
             limits: Limits::default(),
         }
     }
@@ -107,6 +116,12 @@ impl Config {
         if l.max_nearest == 0 || l.default_nearest == 0 || l.default_nearest > l.max_nearest {
             return Err(ConfigError::Limit(
                 "nearest limits must satisfy 0 < default_nearest <= max_nearest",
+            ));
+        }
+        let (lo, hi) = self.pocket_park_area_m2;
+        if !(lo.is_finite() && hi.is_finite() && 0.0 <= lo && lo <= hi) {
+            return Err(ConfigError::Limit(
+                "pocket_park_area_m2 must satisfy 0 <= min <= max",
             ));
         }
         if l.max_body_bytes < 256 {

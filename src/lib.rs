@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`config`] | `Config` and request limits, validated at start |
 //! | [`model`] | `Site`, `RenewalKind`, `RenewalStatus`, `Plan`: pure domain data |
+//! | [`draft`] | a planner's GeoJSON Feature → `Site`, with every check of OGC API – Features Part 4 writes |
 //! | [`load`] | data-set directory (GeoJSON, plan) → model, with errors naming file and feature |
 //! | [`generate`] | deterministic generator of the illustrative parts of a data set |
 //! | [`mercator`] | Web Mercator projection, done once at load |
@@ -23,6 +24,7 @@
 //! `features`, `nearest`, `progress` ← `http`.
 
 pub mod config;
+pub mod draft;
 pub mod features;
 pub mod generate;
 pub mod http;

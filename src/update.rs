@@ -62,7 +62,7 @@ impl Edit {
 pub struct Write {
     /// The authenticated account.
     pub actor: Account,
-    /// The site.
+    /// The site; for [`Edit::Create`] an empty id lets the service choose one.
     pub id: SiteId,
     /// The versions `If-Match` names; ignored for [`Edit::Create`].
     pub expected: Vec<u64>,
@@ -269,17 +269,40 @@ impl UpdateService {
             (Edit::Replace(site), Some(cur)) => Site {
                 id: cur.id.clone(),
                 fid: cur.fid,
+                project_id: if site.project_id.is_empty() {
+                    cur.id.to_string()
+                } else {
+                    site.project_id.clone()
+                },
                 version: cur.version + 1,
                 updated_at: now,
                 ..site.as_ref().clone()
             },
-            (Edit::Create(site), None) => Site {
-                id: w.id.clone(),
-                fid: self.store.next_fid()?,
-                version: 1,
-                updated_at: now,
-                ..site.as_ref().clone()
-            },
+            (Edit::Create(site), None) => {
+                let fid = self.store.next_fid()?;
+                // No id given: the kind and the fid make one (`pocket-park-241`).
+                let id = if w.id.as_str().is_empty() {
+                    SiteId(format!("{}-{fid}", site.kind.as_str().replace('_', "-")))
+                } else {
+                    w.id.clone()
+                };
+                if snap.site(id.as_str()).is_some() {
+                    return Err(UpdateError::IdTaken(id.to_string()));
+                }
+                let project_id = if site.project_id.is_empty() {
+                    id.to_string()
+                } else {
+                    site.project_id.clone()
+                };
+                Site {
+                    id,
+                    fid,
+                    project_id,
+                    version: 1,
+                    updated_at: now,
+                    ..site.as_ref().clone()
+                }
+            }
             (Edit::Retire | Edit::Restore, Some(cur)) => Site {
                 version: cur.version + 1,
                 updated_at: now,
@@ -306,7 +329,9 @@ impl UpdateService {
         };
         let seq = match self.store.commit(&commit) {
             Ok(seq) => seq,
-            Err(StoreError::VersionConflict { .. }) => return Err(self.republish(&snap, id)),
+            Err(StoreError::VersionConflict { .. }) => {
+                return Err(self.republish(&snap, next.id.as_str()));
+            }
             Err(StoreError::IdTaken(id)) => return Err(UpdateError::IdTaken(id)),
             Err(StoreError::Revoked(_)) => return Err(UpdateError::Revoked),
             Err(StoreError::NotAssigned { .. }) => {
@@ -320,7 +345,7 @@ impl UpdateService {
         let published = match kind {
             ChangeKind::Updated => snap.with_site(next.clone()),
             ChangeKind::Created | ChangeKind::Restored => snap.with_new_site(next.clone()),
-            ChangeKind::Retired => snap.without_site(id),
+            ChangeKind::Retired => snap.without_site(next.id.as_str()),
         }
         .ok_or_else(|| UpdateError::Inconsistent(id.to_owned()))?;
         self.snapshot.store(Arc::new(published));

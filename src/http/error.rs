@@ -60,8 +60,20 @@ pub enum ApiError {
     },
     /// 503: the service runs without a store and accepts no writes.
     ReadOnly,
+    /// 503: a limit on concurrent use is reached; retry later.
+    Unavailable {
+        /// Machine-readable code, e.g. `too_many_streams`.
+        code: &'static str,
+        /// Which limit.
+        message: String,
+    },
     /// 405: the route exists but not with this method.
     MethodNotAllowed,
+    /// 415: the body's `Content-Type` is not one the route reads.
+    UnsupportedMediaType {
+        /// What to send instead.
+        message: String,
+    },
     /// 413: the body is larger than the configured limit.
     PayloadTooLarge {
         /// The limit that was exceeded.
@@ -138,10 +150,18 @@ impl IntoResponse for ApiError {
                 "read_only",
                 "this service runs without a store and accepts no writes".to_owned(),
             ),
+            ApiError::Unavailable { code, message } => {
+                (StatusCode::SERVICE_UNAVAILABLE, code, message)
+            }
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 "this route does not accept that method".to_owned(),
+            ),
+            ApiError::UnsupportedMediaType { message } => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                message,
             ),
             ApiError::PayloadTooLarge { message } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)

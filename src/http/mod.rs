@@ -12,13 +12,18 @@
 //! | `GET /api/sites/{id}/history` | every change of one site |
 //! | `GET /api/changes?since=` | feed of all changes |
 //! | `GET /api/me` | the token's account and assignment |
+//! | `GET /api/events` | Server-Sent Events, one per accepted change (`Last-Event-ID`/`since`) |
+//! | `GET /api/sites/{id}/versions/{v}` | one stored version of a site, retired ones too |
+//! | `POST/PUT/PATCH/DELETE /ogc/collections/{c}/items…` | OGC API – Features Part 4 (planners) |
 //! | `GET /health` | liveness and data generation |
 //! | `GET /` | the web front-end (static files) |
 
 mod api;
 pub mod error;
+mod events;
 mod extract;
 mod ogc;
+mod ogc_write;
 mod sites;
 pub mod state;
 mod tiles;
@@ -55,6 +60,14 @@ pub fn app(state: AppState) -> Router {
             "/ogc/collections/{collection}/items/{feature}",
             get(ogc::item),
         )
+        // --- the living map (issue 7): change events, OGC API – Features Part 4 writes ---
+        .route("/api/events", get(events::events))
+        .route(
+            "/api/sites/{id}/versions/{version}",
+            get(ogc_write::site_version),
+        )
+        .merge(ogc_write::routes())
+        // --- end of the living map block ---
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(web_files)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))

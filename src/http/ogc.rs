@@ -66,7 +66,12 @@ pub(super) async fn landing(
 
 pub(super) async fn conformance(params: Params) -> Result<Json<Value>, ApiError> {
     json_only(&params)?;
-    Ok(Json(json!({ "conformsTo": CONFORMANCE })))
+    let classes: Vec<&str> = CONFORMANCE
+        .iter()
+        .chain(super::ogc_write::CONFORMANCE.iter())
+        .copied()
+        .collect();
+    Ok(Json(json!({ "conformsTo": classes })))
 }
 
 fn collection_json(state: &AppState, base: &str, c: Collection) -> Value {
@@ -419,7 +424,7 @@ pub(super) async fn api_definition(State(state): State<AppState>, headers: Heade
             json!({"type": "string", "enum": ["json"]})
         ),
     ]);
-    let body = json!({
+    let mut body = json!({
         "openapi": "3.0.3",
         "info": {"title": "renewal-map OGC API – Features", "version": env!("CARGO_PKG_VERSION")},
         "servers": [{"url": format!("{base}/ogc")}],
@@ -436,6 +441,7 @@ pub(super) async fn api_definition(State(state): State<AppState>, headers: Heade
                 "parameters": [path_param("collectionId"), path_param("featureId")], "responses": ok("GeoJSON Feature", GEOJSON)}},
         },
     });
+    super::ogc_write::add_write_operations(&mut body);
     (
         [(
             header::CONTENT_TYPE,

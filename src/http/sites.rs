@@ -25,7 +25,7 @@ use crate::update::{Edit, Write};
 /// Page size of `/api/changes` when `limit` is not given.
 const DEFAULT_CHANGES: usize = 100;
 
-fn store(state: &AppState) -> Result<Store, ApiError> {
+pub(super) fn store(state: &AppState) -> Result<Store, ApiError> {
     state.store.clone().ok_or(ApiError::ReadOnly)
 }
 
@@ -37,7 +37,7 @@ fn internal(what: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
 }
 
 /// Runs blocking store work off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| {
@@ -57,7 +57,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The account behind `Authorization: Bearer <token>`, or 401.
-async fn account(store: &Store, headers: &HeaderMap) -> Result<Account, ApiError> {
+pub(super) async fn account(store: &Store, headers: &HeaderMap) -> Result<Account, ApiError> {
     let token = bearer(headers)
         .filter(|t| crate::store::token_looks_valid(t))
         .ok_or(ApiError::Unauthorized)?
@@ -72,7 +72,7 @@ async fn account(store: &Store, headers: &HeaderMap) -> Result<Account, ApiError
     .await
 }
 
-fn checked_id(id: &str) -> Result<(), ApiError> {
+pub(super) fn checked_id(id: &str) -> Result<(), ApiError> {
     if SiteId::is_well_formed(id) {
         Ok(())
     } else {
@@ -91,7 +91,7 @@ fn unknown_site(id: &str) -> ApiError {
 /// string (RFC 9110 §13.1.1, strong comparison): `"03"` does not match version 3, and weak tags
 /// (`W/"3"`) never match.
 #[derive(Debug, PartialEq)]
-struct IfMatch(Vec<String>);
+pub(super) struct IfMatch(Vec<String>);
 
 impl IfMatch {
     /// The versions whose ETag is listed: a tag counts only when it is exactly the decimal
@@ -106,7 +106,7 @@ impl IfMatch {
 
 /// Reads every `If-Match` line as one list of entity tags: 428 when absent or `*` (a
 /// wildcard names no version, so it would defeat the optimistic check), 400 when malformed.
-fn if_match(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
+pub(super) fn if_match(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
     let malformed = || ApiError::BadRequest {
         code: "invalid_if_match",
         message: "If-Match must list the site's ETag, a quoted version like \"3\"".into(),
@@ -253,7 +253,7 @@ pub(super) async fn patch_site(
     Ok(site_response(StatusCode::OK, &written, body))
 }
 
-fn change_json(c: &Change, with_site: bool) -> Value {
+pub(super) fn change_json(c: &Change, with_site: bool) -> Value {
     let mut v = json!({
         "seq": c.seq,
         "at": c.at,
@@ -264,6 +264,9 @@ fn change_json(c: &Change, with_site: bool) -> Value {
         "note": c.note,
         "reason": c.reason,
         "version": c.version,
+        "change": c.kind.as_str(),
+        "geometry_changed": c.geometry_changed,
+        "bbox": c.bbox,
     });
     if let Some(obj) = v.as_object_mut() {
         if with_site {
@@ -283,12 +286,22 @@ pub(super) async fn history(
 ) -> Result<Json<Value>, ApiError> {
     params.allow(&[])?;
     checked_id(&id)?;
-    if state.current().site(&id).is_none() {
-        return Err(unknown_site(&id));
-    }
+    let live = state.current().site(&id).is_some();
     let store = store(&state)?;
     let lookup = id.clone();
-    let changes = blocking(move || store.history(&lookup).map_err(internal("history"))).await?;
+    let changes = blocking(move || {
+        // A retired site is off the map, but its history stays readable.
+        if !live
+            && store
+                .stored(&lookup)
+                .map_err(internal("history"))?
+                .is_none()
+        {
+            return Err(unknown_site(&lookup));
+        }
+        store.history(&lookup).map_err(internal("history"))
+    })
+    .await?;
     let changes: Vec<Value> = changes.iter().map(|c| change_json(c, false)).collect();
     Ok(Json(json!({ "site": id, "changes": changes })))
 }
