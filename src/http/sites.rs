@@ -52,7 +52,7 @@ async fn blocking<T: Send + 'static>(
 
 /// The credentials of `Authorization: Bearer <token>`; the scheme is case-insensitive
 /// (RFC 9110 §11.1).
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim_start().split_once(' ')?;
     scheme
