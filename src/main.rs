@@ -10,7 +10,7 @@ use renewal_map::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_WEB_DI
 use renewal_map::http::server;
 use renewal_map::model::{Dataset, Date, Role, SiteId};
 use renewal_map::snapshot::Snapshot;
-use renewal_map::store::{self, NewAccount, OpenMode, ServeLock, Store};
+use renewal_map::store::{self, NewAccount, OpenMode, ServeLock, Store, StoreError};
 use renewal_map::{AppState, app, load};
 
 #[derive(Parser)]
@@ -163,7 +163,13 @@ impl DbArgs {
 
     fn open(&self, data_dir: &std::path::Path, dataset: &Dataset) -> Result<Store, String> {
         let (path, mode) = self.location(data_dir);
-        Store::open(&path, &dataset.sites, mode).map_err(|e| e.to_string())
+        Store::open(&path, &dataset.sites, mode).map_err(|e| {
+            match store::fault::classify(&e, &path) {
+                // Seeding or migrating on a full disk: say so, whatever SQLite's code was.
+                Some(store::fault::StorageFault::Full) => StoreError::NoSpace(path).to_string(),
+                _ => e.to_string(),
+            }
+        })
     }
 }
 
@@ -243,10 +249,18 @@ fn serve(config: Config, db: &DbArgs) -> Result<(), String> {
     // one's snapshot. Taken before the store is opened, so two first starts cannot both
     // create it.
     let (db_path, mode) = db.location(&config.data_dir);
-    let _serving = ServeLock::acquire(&db_path, mode).map_err(|e| e.to_string())?;
+    let mut serving = ServeLock::acquire(&db_path, mode).map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     let mut dataset = load::load_dataset(&config.data_dir).map_err(|e| e.to_string())?;
     let store = db.open(&config.data_dir, &dataset)?;
+    if let Some(fault) = store::fault::probe(&db_path) {
+        tracing::warn!(
+            "{fault} ({}): serving reads; writes are refused until this is fixed",
+            db_path.display()
+        );
+    }
+    // A first start has just created the file: lock it by identity too.
+    serving.hold_database(&db_path).map_err(|e| e.to_string())?;
     store
         .overlay(&mut dataset.sites)
         .map_err(|e| e.to_string())?;

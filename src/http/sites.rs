@@ -40,6 +40,20 @@ fn internal(what: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
     }
 }
 
+/// A failed write: 507 with what is wrong when the disk is full or the store read-only
+/// (SQLite rolled the transaction back, so nothing was written), else 500.
+fn write_failed(store: &Store, e: StoreError) -> ApiError {
+    match crate::store::fault::classify(&e, store.path()) {
+        Some(fault) => {
+            tracing::warn!("write refused, {fault}: {e}");
+            ApiError::InsufficientStorage {
+                message: format!("{fault}; nothing was written, try again later"),
+            }
+        }
+        None => internal("record change")(e),
+    }
+}
+
 /// Runs blocking store work off the async threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
@@ -293,7 +307,7 @@ pub(super) async fn patch_site(
                     message: format!("site {id} is not in the assignment of {}", account.name),
                 });
             }
-            Err(e) => return Err(internal("record change")(e)),
+            Err(e) => return Err(write_failed(&store, e)),
         };
         let published = snap.with_site(next.clone()).ok_or(ApiError::Internal)?;
         state.snapshot.store(Arc::new(published));

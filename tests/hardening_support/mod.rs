@@ -46,7 +46,28 @@ impl Server {
     }
 
     /// Starts `cmd` (a `serve` command line) and waits until it listens.
-    pub fn spawn(mut cmd: Command) -> Server {
+    pub fn spawn(cmd: Command) -> Server {
+        Server::try_spawn(cmd).unwrap_or_else(|log| panic!("server did not start: {log}"))
+    }
+
+    /// [`Server::start`] that returns the log when the server exits instead of listening.
+    pub fn try_start(data: &Path, extra: &[&str]) -> Result<Server, String> {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--today",
+            "2026-06-01",
+            "--data",
+        ])
+        .arg(data)
+        .args(extra);
+        Server::try_spawn(cmd)
+    }
+
+    /// Starts `cmd`; the server once it listens, or its log when it exited first.
+    pub fn try_spawn(mut cmd: Command) -> Result<Server, String> {
         let mut child = cmd
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "info")
@@ -79,19 +100,26 @@ impl Server {
                 }
             });
         }
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr,
-            Err(_) => {
+        let start = Instant::now();
+        let addr = loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(50)) {
+                break addr;
+            }
+            let exited = matches!(child.try_wait(), Ok(Some(_)));
+            if exited || start.elapsed() > Duration::from_secs(60) {
                 let _ = child.kill();
-                panic!("server did not start: {:#?}", log.lock().expect("log"));
+                let _ = child.wait();
+                // Let the reader threads take the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return Err(log.lock().expect("log").join("\n"));
             }
         };
-        Server {
+        Ok(Server {
             child,
             addr,
             log,
             log_bytes,
-        }
+        })
     }
 
     /// The log so far, one string.
@@ -132,11 +160,17 @@ impl Drop for Server {
 
 /// Runs `renewal-map token add` for a planner named `name` over `data` and returns the token.
 pub fn planner_token(data: &Path, name: &str) -> String {
+    planner_token_with(data, name, &[])
+}
+
+/// [`planner_token`] with `extra` arguments (`--db PATH --init-db`).
+pub fn planner_token_with(data: &Path, name: &str, extra: &[&str]) -> String {
     let out = Command::new(BIN)
         .args([
             "token", "add", "--role", "planner", "--name", name, "--data",
         ])
         .arg(data)
+        .args(extra)
         .output()
         .expect("token add runs");
     assert!(
