@@ -125,7 +125,13 @@ pub async fn serve(
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
-            router.clone().oneshot(req.map(axum::body::Body::new))
+            let router = router.clone();
+            async move {
+                if !is_origin_or_absolute_form(req.uri()) {
+                    return Ok(bad_target());
+                }
+                router.oneshot(req.map(axum::body::Body::new)).await
+            }
         });
         let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
@@ -150,6 +156,21 @@ pub async fn serve(
             limits.shutdown_timeout
         );
     }
+}
+
+/// Whether a request target is a path (`/health`) or an absolute URL, the forms a server
+/// accepts (RFC 9112 §3.2); `GET health` parses as an authority and is refused.
+fn is_origin_or_absolute_form(uri: &axum::http::Uri) -> bool {
+    uri.scheme().is_some() || uri.path().starts_with('/')
+}
+
+fn bad_target() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    super::error::ApiError::BadRequest {
+        code: "invalid_request_target",
+        message: "the request target must be a path starting with /".into(),
+    }
+    .into_response()
 }
 
 /// Whether an `accept` error means the process or system ran out of file descriptors.
