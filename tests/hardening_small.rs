@@ -81,14 +81,14 @@ async fn me_from(
         .uri("/api/me")
         .header("Authorization", format!("Bearer {token}"))
         .body(Body::empty())
-        .unwrap();
+        .expect("request");
     req.extensions_mut()
         .insert(ConnectInfo(SocketAddr::from((peer, 40000))));
-    let resp = router.clone().oneshot(req).await.unwrap();
+    let resp = router.clone().oneshot(req).await.expect("request");
     let retry = resp
         .headers()
         .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
+        .map(|v| v.to_str().expect("request").to_owned());
     (resp.status(), retry)
 }
 
