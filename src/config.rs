@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::model::Date;
 
@@ -69,6 +70,53 @@ pub struct Config {
     pub pocket_park_area_m2: (f64, f64),
     /// Request limits.
     pub limits: Limits,
+    /// Connection timeouts and limits of the HTTP server.
+    pub server: ServerLimits,
+}
+
+/// Timeouts and limits of the serve loop (connections, not requests). Each has a `serve` flag
+/// and an environment variable; `docs/operations.md` says when to change them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerLimits {
+    /// Time a client has to send a request's whole header (default 10 s). The timer also runs
+    /// while a kept-alive connection waits for its next request, so it is the idle keep-alive
+    /// timeout too: hyper has one timer for both. Slow-header ("slowloris") and silent
+    /// connections are closed when it expires.
+    pub header_timeout: Duration,
+    /// Time a client has to send a request's whole body once the request was accepted
+    /// (default 30 s; bodies are at most `max_body_bytes`); a late body gets `408`. Bodies are
+    /// read only after the token was checked.
+    pub body_timeout: Duration,
+    /// Longest a single write to a client may wait for the client to read (default 30 s);
+    /// a reader slower than that is disconnected.
+    pub write_timeout: Duration,
+    /// Most connections served at once (default 1,024, and never more than the process's
+    /// open-file limit leaves room for). Beyond it new connections wait in the listen queue
+    /// while the open ones are served.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers) in bytes (default 64 KiB; hyper's
+    /// minimum is 8 KiB); a larger head gets `431`.
+    pub max_header_bytes: usize,
+    /// On SIGTERM or Ctrl-C, how long in-flight requests get to finish before every
+    /// connection (event streams included) is closed and the process exits (default 10 s).
+    pub shutdown_timeout: Duration,
+    /// Failed authentications one client address may make per minute before it gets `429`
+    /// with `Retry-After` (default 10). Successful authentications do not count.
+    pub auth_failures_per_minute: u32,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            max_header_bytes: 64 * 1024,
+            shutdown_timeout: Duration::from_secs(10),
+            auth_failures_per_minute: 10,
+        }
+    }
 }
 
 /// Default tile cache size in bytes.
@@ -86,6 +134,7 @@ impl Default for Config {
             tile_cache_bytes: DEFAULT_TILE_CACHE_BYTES,
             pocket_park_area_m2: (200.0, 20_000.0),
             limits: Limits::default(),
+            server: ServerLimits::default(),
         }
     }
 }
@@ -126,6 +175,31 @@ impl Config {
         }
         if l.max_body_bytes < 256 {
             return Err(ConfigError::Limit("max_body_bytes must be at least 256"));
+        }
+        let s = &self.server;
+        if [
+            s.header_timeout,
+            s.body_timeout,
+            s.write_timeout,
+            s.shutdown_timeout,
+        ]
+        .iter()
+        .any(Duration::is_zero)
+        {
+            return Err(ConfigError::Limit("timeouts must be longer than zero"));
+        }
+        if s.max_connections == 0 {
+            return Err(ConfigError::Limit("max_connections must be at least 1"));
+        }
+        if s.max_header_bytes < 8192 {
+            return Err(ConfigError::Limit(
+                "max_header_bytes must be at least 8192 (hyper's minimum)",
+            ));
+        }
+        if s.auth_failures_per_minute == 0 {
+            return Err(ConfigError::Limit(
+                "auth_failures_per_minute must be at least 1",
+            ));
         }
         Ok(())
     }

@@ -220,6 +220,12 @@ fn check_geometry(g: &Geometry<f64>) -> Result<(), String> {
                 c.x, c.y
             ));
         }
+        // Exactly (0, 0) is what a missing position turns into, never a place in a district.
+        if c.x == 0.0 && c.y == 0.0 {
+            return Err(
+                "coordinate (0, 0) is a placeholder for a missing position, not a place".into(),
+            );
+        }
     }
     use geo::{Area, Validation};
     // Two distinct points make a line; rings are closed by the GeoJSON check in

@@ -1,14 +1,16 @@
 //! Command line of renewal-map: `serve` the service, `generate` a data set, manage `token`s.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use renewal_map::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_WEB_DIR};
+use renewal_map::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_WEB_DIR, ServerLimits};
+use renewal_map::http::server;
 use renewal_map::model::{Dataset, Date, Role, SiteId};
 use renewal_map::snapshot::Snapshot;
-use renewal_map::store::{self, NewAccount, OpenMode, ServeLock, Store};
+use renewal_map::store::{self, NewAccount, OpenMode, ServeLock, Store, StoreError};
 use renewal_map::{AppState, app, load};
 
 #[derive(Parser)]
@@ -25,25 +27,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Load a data set, index it and serve it over HTTP.
-    Serve {
-        /// Data set directory.
-        #[arg(long, default_value = DEFAULT_DATA_DIR)]
-        data: PathBuf,
-        /// Address to listen on.
-        #[arg(long, default_value = DEFAULT_BIND)]
-        bind: SocketAddr,
-        /// Directory of the web front-end served at `/`.
-        #[arg(long, default_value = DEFAULT_WEB_DIR)]
-        web: PathBuf,
-        /// Fixed date (YYYY-MM-DD) for lateness, instead of today's.
-        #[arg(long)]
-        today: Option<Date>,
-        /// Memory for cached tiles in MiB (0 turns the cache off).
-        #[arg(long, default_value_t = 64)]
-        tile_cache_mb: usize,
-        #[command(flatten)]
-        db: DbArgs,
-    },
+    ///
+    /// Every flag can also be given as an environment variable (shown in `--help`).
+    Serve(Box<ServeArgs>),
     /// Manage the bearer tokens that may write status updates.
     Token {
         #[command(subcommand)]
@@ -71,6 +57,89 @@ enum Command {
     },
 }
 
+/// The flags of `serve`; each also read from a `RENEWAL_MAP_…` environment variable.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Data set directory.
+    #[arg(long, env = "RENEWAL_MAP_DATA", default_value = DEFAULT_DATA_DIR)]
+    data: PathBuf,
+    /// Address to listen on: IP:PORT or HOST:PORT (`localhost:8080`; the first address the
+    /// name resolves to).
+    #[arg(long, env = "RENEWAL_MAP_BIND", default_value = DEFAULT_BIND)]
+    bind: String,
+    /// Directory of the web front-end served at `/`.
+    #[arg(long, env = "RENEWAL_MAP_WEB", default_value = DEFAULT_WEB_DIR)]
+    web: PathBuf,
+    /// Fixed date (YYYY-MM-DD) for lateness, instead of today's.
+    #[arg(long, env = "RENEWAL_MAP_TODAY")]
+    today: Option<Date>,
+    /// Memory for cached tiles in MiB (0 turns the cache off).
+    #[arg(long, env = "RENEWAL_MAP_TILE_CACHE_MB", default_value_t = 64)]
+    tile_cache_mb: usize,
+    /// Seconds a client has to send a request head; also the idle keep-alive timeout.
+    #[arg(long, env = "RENEWAL_MAP_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds a client has to send a request body once its token was accepted.
+    #[arg(long, env = "RENEWAL_MAP_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    body_timeout_secs: u64,
+    /// Seconds one write may wait for a slow client to read before it is disconnected.
+    #[arg(long, env = "RENEWAL_MAP_WRITE_TIMEOUT_SECS", default_value_t = 30)]
+    write_timeout_secs: u64,
+    /// Most connections at once (lowered to fit the open-file limit).
+    #[arg(long, env = "RENEWAL_MAP_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Largest request head in bytes (at least 8192).
+    #[arg(long, env = "RENEWAL_MAP_MAX_HEADER_BYTES", default_value_t = 64 * 1024)]
+    max_header_bytes: usize,
+    /// Seconds in-flight requests get to finish on SIGTERM before every connection is closed.
+    #[arg(long, env = "RENEWAL_MAP_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
+    shutdown_timeout_secs: u64,
+    /// Failed token checks per minute one client address may make before getting 429.
+    #[arg(
+        long,
+        env = "RENEWAL_MAP_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 10
+    )]
+    auth_failures_per_minute: u32,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+impl ServeArgs {
+    /// The configuration these flags describe.
+    fn config(&self) -> Result<Config, String> {
+        let secs = Duration::from_secs;
+        Ok(Config {
+            data_dir: self.data.clone(),
+            bind: resolve_bind(&self.bind)?,
+            web_dir: self.web.clone(),
+            today: self.today,
+            tile_cache_bytes: self.tile_cache_mb.saturating_mul(1024 * 1024),
+            server: ServerLimits {
+                header_timeout: secs(self.header_timeout_secs),
+                body_timeout: secs(self.body_timeout_secs),
+                write_timeout: secs(self.write_timeout_secs),
+                max_connections: self.max_connections,
+                max_header_bytes: self.max_header_bytes,
+                shutdown_timeout: secs(self.shutdown_timeout_secs),
+                auth_failures_per_minute: self.auth_failures_per_minute,
+            },
+            ..Config::default()
+        })
+    }
+}
+
+/// `IP:PORT`, or `HOST:PORT` resolved to its first address.
+fn resolve_bind(bind: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = bind.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    bind.to_socket_addrs()
+        .map_err(|e| format!("--bind {bind:?} is not IP:PORT or HOST:PORT: {e}"))?
+        .next()
+        .ok_or_else(|| format!("--bind {bind:?} resolves to no address"))
+}
+
 /// Where the store is.
 #[derive(clap::Args)]
 struct DbArgs {
@@ -94,7 +163,13 @@ impl DbArgs {
 
     fn open(&self, data_dir: &std::path::Path, dataset: &Dataset) -> Result<Store, String> {
         let (path, mode) = self.location(data_dir);
-        Store::open(&path, &dataset.sites, mode).map_err(|e| e.to_string())
+        Store::open(&path, &dataset.sites, mode).map_err(|e| {
+            match store::fault::classify(&e, &path) {
+                // Seeding or migrating on a full disk: say so, whatever SQLite's code was.
+                Some(store::fault::StorageFault::Full) => StoreError::NoSpace(path).to_string(),
+                _ => e.to_string(),
+            }
+        })
     }
 }
 
@@ -135,24 +210,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve {
-            data,
-            bind,
-            web,
-            today,
-            tile_cache_mb,
-            db,
-        } => serve(
-            Config {
-                data_dir: data,
-                bind,
-                web_dir: web,
-                today,
-                tile_cache_bytes: tile_cache_mb.saturating_mul(1024 * 1024),
-                ..Config::default()
-            },
-            &db,
-        ),
+        Command::Serve(args) => args.config().and_then(|config| serve(config, &args.db)),
         Command::Token { command, data, db } => token(command, &data, &db),
         Command::Generate {
             seed,
@@ -191,10 +249,18 @@ fn serve(config: Config, db: &DbArgs) -> Result<(), String> {
     // one's snapshot. Taken before the store is opened, so two first starts cannot both
     // create it.
     let (db_path, mode) = db.location(&config.data_dir);
-    let _serving = ServeLock::acquire(&db_path, mode).map_err(|e| e.to_string())?;
+    let mut serving = ServeLock::acquire(&db_path, mode).map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     let mut dataset = load::load_dataset(&config.data_dir).map_err(|e| e.to_string())?;
     let store = db.open(&config.data_dir, &dataset)?;
+    if let Some(fault) = store::fault::probe(&db_path) {
+        tracing::warn!(
+            "{fault} ({}): serving reads; writes are refused until this is fixed",
+            db_path.display()
+        );
+    }
+    // A first start has just created the file: lock it by identity too.
+    serving.hold_database(&db_path).map_err(|e| e.to_string())?;
     // From the first start on, the store is the record of every site (seeded from the data
     // set's sites.geojson then); the data set still gives the base map and the plan.
     dataset.sites = store.sites().map_err(|e| e.to_string())?;
@@ -211,18 +277,21 @@ fn serve(config: Config, db: &DbArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!("serving on http://{addr}/");
+        let limits = config.server.clone();
         let router = app(AppState::with_store(snapshot, store, config));
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| format!("server error: {e}"))
-    })
+        server::serve(listener, router, &limits, shutdown_signal()).await;
+        Ok::<(), String>(())
+    });
+    // Connections still open after the shutdown deadline are dropped here; a store write in
+    // flight (a blocking task) gets a moment to commit.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    served
 }
 
 fn token(command: TokenCommand, data: &std::path::Path, db: &DbArgs) -> Result<(), String> {

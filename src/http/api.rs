@@ -14,14 +14,30 @@ use crate::model::{Date, SiteId};
 use crate::nearest::{ParkScope, nearest_parks as find_nearest};
 use crate::progress::progress;
 
-pub(super) async fn health(State(state): State<AppState>) -> Json<Value> {
+pub(super) async fn health(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    params.allow(&[])?;
     let snap = state.current();
-    Json(json!({
-        "status": "ok",
+    // Reads keep working on a full or read-only disk; writes do not, and health says why.
+    let fault = state
+        .store
+        .as_ref()
+        .and_then(|s| crate::store::fault::probe(s.path()));
+    let mut body = json!({
+        "status": if fault.is_some() { "degraded" } else { "ok" },
         "generation": snap.generation,
         "sites": snap.sites.len(),
         "district": snap.fixed.plan.district_name,
-    }))
+    });
+    if let (Some(fault), Some(obj)) = (fault, body.as_object_mut()) {
+        obj.insert(
+            "reason".into(),
+            json!(format!("{fault}; writes are refused")),
+        );
+    }
+    Ok(Json(body))
 }
 
 pub(super) async fn stats(

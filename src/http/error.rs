@@ -79,6 +79,19 @@ pub enum ApiError {
         /// The limit that was exceeded.
         message: String,
     },
+    /// 429: too many failed token checks from this client address.
+    TooManyRequests {
+        /// Seconds until the next check is allowed (sent as `Retry-After`).
+        retry_after_secs: u64,
+    },
+    /// 408: the request body did not arrive within the body timeout.
+    RequestTimeout,
+    /// 507 (`Retry-After`): the store cannot take writes now (disk full, read-only); nothing
+    /// was written.
+    InsufficientStorage {
+        /// What is wrong, for people.
+        message: String,
+    },
     /// 500: a fault of ours. The cause is logged where it happened, never sent.
     Internal,
 }
@@ -165,6 +178,30 @@ impl IntoResponse for ApiError {
             ),
             ApiError::PayloadTooLarge { message } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, retry_after_secs.to_string())],
+                    Json(json!({
+                        "error": "too_many_failed_tokens",
+                        "message": format!("too many failed token checks from this address; try again in {retry_after_secs} s"),
+                    })),
+                )
+                    .into_response();
+            }
+            ApiError::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the request body did not arrive in time".to_owned(),
+            ),
+            ApiError::InsufficientStorage { message } => {
+                return (
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    [(header::RETRY_AFTER, "60")],
+                    Json(json!({ "error": "storage_unavailable", "message": message })),
+                )
+                    .into_response();
             }
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,

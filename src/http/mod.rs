@@ -24,31 +24,46 @@ mod events;
 mod extract;
 mod ogc;
 mod ogc_write;
+pub mod security;
+pub mod server;
 mod sites;
 pub mod state;
+pub mod static_files;
+pub mod throttle;
 mod tiles;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, header};
-use axum::routing::get;
-use tower_http::services::ServeDir;
+use axum::routing::{get, patch};
 
 use error::ApiError;
 pub use state::AppState;
 
 /// The whole service as a router over `state`, ready to serve or to drive in tests.
 pub fn app(state: AppState) -> Router {
+    // Hardening (issue 15): routes that need a token pass the gate first (throttle, token,
+    // then the body); every response gets the security headers.
+    let gate = throttle::Gate {
+        state: state.clone(),
+        throttle: std::sync::Arc::new(throttle::Throttle::new(
+            state.config.server.auth_failures_per_minute,
+        )),
+    };
+    let require_token = axum::middleware::from_fn_with_state(gate, throttle::require_token);
     Router::new()
         .route("/health", get(api::health))
         .route("/tiles.json", get(tiles::tilejson))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/api/stats", get(api::stats))
         .route("/api/parks/nearest", get(api::nearest_parks))
-        .route("/api/sites/{id}", get(api::site).patch(sites::patch_site))
+        .route(
+            "/api/sites/{id}",
+            get(api::site).merge(patch(sites::patch_site).route_layer(require_token.clone())),
+        )
         .route("/api/sites/{id}/history", get(sites::history))
         .route("/api/changes", get(sites::changes))
-        .route("/api/me", get(sites::me))
+        .route("/api/me", get(sites::me).route_layer(require_token))
         .route("/ogc", get(ogc::landing))
         .route("/ogc/", get(ogc::landing))
         .route("/ogc/conformance", get(ogc::conformance))
@@ -69,46 +84,10 @@ pub fn app(state: AppState) -> Router {
         .merge(ogc_write::routes())
         // --- end of the living map block ---
         .method_not_allowed_fallback(method_not_allowed)
-        .fallback(web_files)
+        .fallback(static_files::web_files)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        .layer(axum::middleware::from_fn(security::security_headers))
         .with_state(state)
-}
-
-/// Serves the front-end from the web directory for GET and HEAD. Anything else, and anything
-/// not found or not meant to be public (npm manifests, packages other than MapLibre's
-/// distribution), is the JSON 404 of an unknown route.
-async fn web_files(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: axum::extract::Request,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let path = req.uri().path();
-    let public = matches!(
-        *req.method(),
-        axum::http::Method::GET | axum::http::Method::HEAD
-    ) && path.split('/').all(|seg| seg.len() <= 255)
-        && (!path.starts_with("/node_modules/")
-            || path.starts_with("/node_modules/maplibre-gl/dist/"))
-        && !path.ends_with("package.json")
-        && !path.ends_with("package-lock.json");
-    if !public {
-        return unknown_route().await.into_response();
-    }
-    let path = path.to_owned();
-    match ServeDir::new(&state.config.web_dir).try_call(req).await {
-        Ok(resp)
-            if resp.status().is_success()
-                || resp.status().is_redirection()
-                || resp.status() == axum::http::StatusCode::NOT_MODIFIED =>
-        {
-            resp.into_response()
-        }
-        Ok(_) => unknown_route().await.into_response(),
-        Err(e) => {
-            tracing::warn!("static file {path}: {e}");
-            unknown_route().await.into_response()
-        }
-    }
 }
 
 async fn unknown_route() -> ApiError {

@@ -356,7 +356,12 @@ pub(super) async fn item(
     Ok(([(header::CONTENT_TYPE, GEOJSON)], Json(f)).into_response())
 }
 
-pub(super) async fn api_definition(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(super) async fn api_definition(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    json_only(&params)?;
     let base = base_url(&headers);
     let limits = &state.config.limits;
     let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "style": "form", "explode": false, "description": description, "schema": schema});
@@ -442,12 +447,12 @@ pub(super) async fn api_definition(State(state): State<AppState>, headers: Heade
         },
     });
     super::ogc_write::add_write_operations(&mut body);
-    (
+    Ok((
         [(
             header::CONTENT_TYPE,
             "application/vnd.oai.openapi+json;version=3.0",
         )],
         Json(body),
     )
-        .into_response()
+        .into_response())
 }

@@ -25,7 +25,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::{ApiError, update_error};
+use super::error::ApiError;
 use super::extract::ApiPath;
 use super::sites::{account, blocking, checked_id, if_match, store};
 use crate::draft::{DraftError, DraftRules, draft_id, draft_of, merge_patch, site_from_draft};
@@ -158,8 +158,14 @@ fn rules(state: &AppState, c: Collection) -> DraftRules<'static> {
 
 async fn run(state: &AppState, write: Write) -> Result<Applied, ApiError> {
     let updates = state.updates.clone().ok_or(ApiError::ReadOnly)?;
+    let fault_state = state.clone();
     let today = state.config.today();
-    blocking(move || updates.apply(write).map_err(|e| update_error(e, today))).await
+    blocking(move || {
+        updates
+            .apply(write)
+            .map_err(|e| super::sites::write_failed(&fault_state, e, today))
+    })
+    .await
 }
 
 fn feature_response(state: &AppState, status: StatusCode, c: Collection, site: &Site) -> Response {

@@ -36,6 +36,30 @@ fn internal(what: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
     }
 }
 
+/// A failed write: 507 with what is wrong when the disk is full or the store read-only
+/// (SQLite rolled the transaction back, so nothing was written), else 500.
+pub(super) fn write_failed(
+    state: &AppState,
+    e: crate::update::UpdateError,
+    today: crate::model::Date,
+) -> ApiError {
+    let crate::update::UpdateError::Store(e) = e else {
+        return update_error(e, today);
+    };
+    let Some(store) = state.store.as_ref() else {
+        return internal("record change")(e);
+    };
+    match crate::store::fault::classify(&e, store.path()) {
+        Some(fault) => {
+            tracing::warn!("write refused, {fault}: {e}");
+            ApiError::InsufficientStorage {
+                message: format!("{fault}; nothing was written, try again later"),
+            }
+        }
+        None => internal("record change")(e),
+    }
+}
+
 /// Runs blocking store work off the async threads.
 pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
@@ -48,7 +72,7 @@ pub(super) async fn blocking<T: Send + 'static>(
 
 /// The credentials of `Authorization: Bearer <token>`; the scheme is case-insensitive
 /// (RFC 9110 §11.1).
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim_start().split_once(' ')?;
     scheme
@@ -238,6 +262,7 @@ pub(super) async fn patch_site(
     let patch = patch_body(body, state.config.limits.max_body_bytes)?;
     let today = state.config.today();
     let updates = state.updates.clone().ok_or(ApiError::ReadOnly)?;
+    let fault_state = state.clone();
     let write = Write {
         actor: account,
         id: SiteId(id),
@@ -246,9 +271,13 @@ pub(super) async fn patch_site(
         reason: patch.reason.clone(),
         edit: Edit::Patch(patch),
     };
-    let written = blocking(move || updates.apply(write).map_err(|e| update_error(e, today)))
-        .await?
-        .site;
+    let written = blocking(move || {
+        updates
+            .apply(write)
+            .map_err(|e| write_failed(&fault_state, e, today))
+    })
+    .await?
+    .site;
     let body = site_feature(&written, today);
     Ok(site_response(StatusCode::OK, &written, body))
 }

@@ -11,15 +11,16 @@
 //! The store also keeps the *published* change seq: the newest change whose state the service
 //! has made visible (swapped into its snapshot). History and the changes feed stop there, so
 //! a client that sees a change in the feed finds it on the map too. One `serve` per database:
-//! [`ServeLock`] holds an exclusive lock on `<db>.lock` for the life of the process.
+//! [`ServeLock`] (in `lock.rs`) locks the database file itself for the life of the process.
 
 mod accounts;
 mod backend;
+pub mod fault;
 mod history;
+pub mod lock;
 mod schema;
 mod sites;
 
-use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,6 +33,7 @@ use crate::model::{Account, RenewalStatus, Site};
 pub use accounts::{AccountEntry, NewAccount, TOKEN_PREFIX, token_looks_valid};
 pub use backend::SiteStore;
 pub use history::Change;
+pub use lock::ServeLock;
 pub use sites::{ChangeKind, Commit, StoredSite};
 
 /// File name of the store inside the data directory, when no path is given.
@@ -57,6 +59,11 @@ pub enum StoreError {
     /// The file (or its directory) cannot be written.
     #[error("database {0} is read-only; the service needs to write status changes")]
     ReadOnly(PathBuf),
+    /// The disk holding the store is full; the store itself may be sound.
+    #[error(
+        "database {0}: no space left on the disk holding it; free some space and start again (the store is not damaged by this)"
+    )]
+    NoSpace(PathBuf),
     /// The file is not a SQLite database, or fails its integrity check.
     #[error("database {path} is corrupt or not a renewal-map store: {detail}")]
     Corrupt {
@@ -108,7 +115,7 @@ pub enum StoreError {
     },
     /// Another process serves this database.
     #[error(
-        "database {0} is already served by another renewal-map process (it holds {0}.lock); stop it first, or pass another --db"
+        "database {0} is already served by another renewal-map process (it holds {0}.lock or the database file, through this or another path to it); stop it first, or pass another --db"
     )]
     Locked(PathBuf),
     /// A site with this id exists already (live or retired).
@@ -179,48 +186,6 @@ pub struct Pragmas {
     pub synchronous: i64,
     /// `PRAGMA foreign_keys`.
     pub foreign_keys: bool,
-}
-
-/// An exclusive advisory lock on `<db>.lock`, held by `serve` for its lifetime so that a second
-/// `serve` on the same database fails at start instead of writing behind the first one's
-/// snapshot. Released when dropped or when the process dies (also by `kill -9`); the file is
-/// left in place, since removing it would let two processes lock two different files. Token
-/// commands do not take it: they run beside a serving process.
-#[derive(Debug)]
-pub struct ServeLock {
-    _file: File,
-}
-
-impl ServeLock {
-    /// Locks `<db>.lock` beside `db`, or fails with [`StoreError::Locked`] when another
-    /// process holds it. With [`OpenMode::MustExist`] and no database, fails with
-    /// [`StoreError::Missing`] before creating anything.
-    pub fn acquire(db: &Path, mode: OpenMode) -> Result<ServeLock, StoreError> {
-        if mode == OpenMode::MustExist && !db.exists() {
-            return Err(StoreError::Missing(db.to_owned()));
-        }
-        let path = with_suffix(db, ".lock");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|source| match source.kind() {
-                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-                    StoreError::ReadOnly(db.to_owned())
-                }
-                _ => StoreError::Io { path, source },
-            })?;
-        match file.try_lock() {
-            Ok(()) => Ok(ServeLock { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(StoreError::Locked(db.to_owned())),
-            Err(TryLockError::Error(source)) => Err(StoreError::Io {
-                path: with_suffix(db, ".lock"),
-                source,
-            }),
-        }
-    }
 }
 
 impl std::fmt::Debug for Store {
@@ -491,6 +456,7 @@ fn create(path: &Path, sites: &[Site]) -> Result<(), StoreError> {
             std::fs::remove_file(&stale).map_err(io)?;
         }
     }
+    lock::create_private(&tmp).map_err(io)?;
     {
         let mut conn = Connection::open(&tmp)?;
         // The new file is built with a rollback journal and switched to WAL on the real open.
@@ -513,9 +479,16 @@ fn create(path: &Path, sites: &[Site]) -> Result<(), StoreError> {
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
-    let corrupt = |e: rusqlite::Error| StoreError::Corrupt {
-        path: path.to_owned(),
-        detail: e.to_string(),
+    let corrupt = |e: rusqlite::Error| {
+        let detail = e.to_string();
+        fault::open_error(
+            path,
+            &e,
+            StoreError::Corrupt {
+                path: path.to_owned(),
+                detail,
+            },
+        )
     };
     let conn = Connection::open_with_flags(
         path,

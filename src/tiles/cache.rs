@@ -131,7 +131,7 @@ impl TileCache {
         snap: &Snapshot,
         req: TileRequest<'_>,
     ) -> Result<(Arc<EncodedTile>, CacheOutcome), EncodeError> {
-        let key: Key = (req.tile, req.filter.clone(), req.today);
+        let key: Key = (req.tile, canonical(req.filter), req.today);
         let area = req.tile.buffered_bounds();
         if self.max_bytes > 0 {
             let mut inner = self.lock();
@@ -179,6 +179,21 @@ impl TileCache {
 }
 
 /// Drops the least recently used entries until at most `target` bytes remain.
+/// The filter as a cache key: the same sets of statuses and kinds in any order (or repeated)
+/// are one key, so `status=a,b` and `status=b,a` share an entry.
+fn canonical(filter: &SiteFilter) -> SiteFilter {
+    let mut f = filter.clone();
+    if let Some(s) = f.statuses.as_mut() {
+        s.sort_unstable();
+        s.dedup();
+    }
+    if let Some(k) = f.kinds.as_mut() {
+        k.sort_unstable();
+        k.dedup();
+    }
+    f
+}
+
 fn evict(inner: &mut Inner, target: usize) {
     let mut by_age: Vec<(u64, Key)> = inner
         .map
@@ -193,5 +208,26 @@ fn evict(inner: &mut Inner, target: usize) {
         if let Some(e) = inner.map.remove(&key) {
             inner.bytes -= e.tile.cost();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+    use crate::model::{RenewalKind, RenewalStatus, SiteFilter};
+
+    #[test]
+    fn filter_order_and_repeats_make_one_key() {
+        let f = |statuses: &[RenewalStatus], kinds: &[RenewalKind]| SiteFilter {
+            statuses: Some(statuses.to_vec()),
+            kinds: Some(kinds.to_vec()),
+            ..SiteFilter::default()
+        };
+        use RenewalStatus::{Completed, Planned};
+        let a = f(&[Completed, Planned], &[RenewalKind::PocketPark]);
+        let b = f(&[Planned, Completed, Planned], &[RenewalKind::PocketPark]);
+        assert_ne!(a, b);
+        assert_eq!(canonical(&a), canonical(&b));
+        assert_eq!(canonical(&SiteFilter::default()), SiteFilter::default());
     }
 }
