@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::access::cache::AccessCache;
 use crate::config::Config;
 use crate::snapshot::Snapshot;
 use crate::store::Store;
@@ -23,6 +24,9 @@ pub struct AppState {
     pub store: Option<Store>,
     /// Encoded tiles, kept across edits that do not touch them.
     pub tiles: Arc<TileCache>,
+    /// Park access of the latest snapshot (walking network and the three methods), derived
+    /// for each new snapshot on first use.
+    pub access: Arc<AccessCache>,
 }
 
 impl AppState {
@@ -31,6 +35,7 @@ impl AppState {
         AppState {
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
             tiles: Arc::new(TileCache::new(config.tile_cache_bytes)),
+            access: Arc::new(AccessCache::new()),
             config: Arc::new(config),
             store: None,
         }
