@@ -18,11 +18,14 @@
 //! | [`features`] | GeoJSON features and OGC API collections |
 //! | [`nearest`] | pocket parks nearest a point, by geodesic distance |
 //! | [`progress`] | progress figures against the plan |
+//! | [`access`] | park access of the compounds by three methods; which planned park helps most |
+//! | [`walk`] | pedestrian network (streets noded, gates of compounds and parks) and shortest walks |
 //! | [`http`] | axum router, handlers, the one error → response mapping |
 //!
 //! Dependencies point one way: `model` ← `load`, `store`, `index` ← `snapshot` ← `tiles`,
-//! `features`, `nearest`, `progress` ← `http`.
+//! `features`, `nearest`, `progress`, `walk` ← `access` ← `http`.
 
+pub mod access;
 pub mod config;
 pub mod draft;
 pub mod features;
@@ -38,5 +41,6 @@ pub mod snapshot;
 pub mod store;
 pub mod tiles;
 pub mod update;
+pub mod walk;
 
 pub use http::{AppState, app};

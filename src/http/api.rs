@@ -61,17 +61,22 @@ pub(super) async fn stats(
             tracing::error!("stats task failed: {e}");
             ApiError::Internal
         })?;
-    serde_json::to_value(report).map(Json).map_err(|e| {
+    let mut body = serde_json::to_value(report).map_err(|e| {
         tracing::error!("stats serialisation failed: {e}");
         ApiError::Internal
-    })
+    })?;
+    let methods = super::access::stats_methods(&state).await?;
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("park_access_methods".into(), methods);
+    }
+    Ok(Json(body))
 }
 
 pub(super) async fn nearest_parks(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    params.allow(&["lon", "lat", "limit", "include"])?;
+    params.allow(&["lon", "lat", "limit", "include", "order", "route"])?;
     let limits = &state.config.limits;
     let lon = params
         .f64_in("lon", -180.0..=180.0)?
@@ -92,14 +97,68 @@ pub(super) async fn nearest_parks(
             )));
         }
     };
+    let by_walk = match params.get("order") {
+        None | Some("distance") => false,
+        Some("walk") => true,
+        Some(other) => {
+            return Err(ApiError::bad_param(format!(
+                "order must be distance or walk, got {:?}",
+                clip(other)
+            )));
+        }
+    };
+    let route = match params.get("route") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_param(format!(
+                "route must be true or false, got {:?}",
+                clip(other)
+            )));
+        }
+    };
     let snap = state.current();
     let today = state.config.today();
-    let found = find_nearest(&snap, lon, lat, limit, scope);
+    let cache = std::sync::Arc::clone(&state.access);
+    let s = std::sync::Arc::clone(&snap);
+    let found = tokio::task::spawn_blocking(move || {
+        let model = cache.get(&s);
+        if by_walk {
+            crate::access::nearest_by_walk(&model, &s, lon, lat, limit, scope)
+        } else {
+            let found = find_nearest(&s, lon, lat, limit, scope);
+            crate::access::walking_parks(&model, &s, lon, lat, found)
+        }
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!("nearest parks task failed: {e}");
+        ApiError::Internal
+    })?;
     let features: Vec<Value> = found
         .iter()
-        .map(|n| {
+        .map(|wp| {
+            let n = &wp.nearby;
             let mut f = site_feature(&n.site, today);
             if let Some(p) = f.get_mut("properties").and_then(Value::as_object_mut) {
+                let walk_m = wp.walk.as_ref().map(|w| (w.walk_m * 10.0).round() / 10.0);
+                p.insert("walk_m".into(), json!(walk_m));
+                p.insert(
+                    "walk_min".into(),
+                    json!(
+                        wp.walk
+                            .as_ref()
+                            .map(|w| crate::walk::walk_minutes(w.walk_m))
+                    ),
+                );
+                if route {
+                    p.insert(
+                        "route".into(),
+                        wp.walk
+                            .as_ref()
+                            .map_or(Value::Null, |w| crate::access::line_string(&w.route)),
+                    );
+                }
                 p.insert(
                     "distance_m".into(),
                     json!((n.distance_m * 10.0).round() / 10.0),
@@ -116,7 +175,8 @@ pub(super) async fn nearest_parks(
         .collect();
     let body = json!({
         "type": "FeatureCollection",
-        "query": {"lon": lon, "lat": lat, "limit": limit, "include": if scope == ParkScope::Open { "open" } else { "all" }},
+        "query": {"lon": lon, "lat": lat, "limit": limit, "include": if scope == ParkScope::Open { "open" } else { "all" }, "order": if by_walk { "walk" } else { "distance" }, "route": route},
+        "walk_m_per_min": crate::walk::WALK_M_PER_MIN,
         "numberReturned": features.len(),
         "features": features,
     });

@@ -7,6 +7,8 @@
 //! | `GET /ogc…` | OGC API – Features (landing, conformance, collections, items) |
 //! | `GET /api/parks/nearest` | pocket parks nearest a point |
 //! | `GET /api/stats` | progress figures |
+//! | `GET /api/access` | park access by method, per sub-district and compound |
+//! | `GET /api/access/next-parks` | planned parks ranked by households newly within reach |
 //! | `GET /api/sites/{id}` | one site as GeoJSON, ETag `"<version>"` |
 //! | `PATCH /api/sites/{id}` | status update (bearer token, `If-Match`) |
 //! | `GET /api/sites/{id}/history` | every change of one site |
@@ -18,6 +20,7 @@
 //! | `GET /health` | liveness and data generation |
 //! | `GET /` | the web front-end (static files) |
 
+mod access;
 mod api;
 pub mod error;
 mod events;
@@ -64,6 +67,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/sites/{id}/history", get(sites::history))
         .route("/api/changes", get(sites::changes))
         .route("/api/me", get(sites::me).route_layer(require_token))
+        // Park access (issue 14).
+        .route("/api/access", get(access::access))
+        .route("/api/access/next-parks", get(access::next))
         .route("/ogc", get(ogc::landing))
         .route("/ogc/", get(ogc::landing))
         .route("/ogc/conformance", get(ogc::conformance))

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::access::cache::AccessCache;
 use crate::config::Config;
 use crate::snapshot::Snapshot;
 use crate::store::Store;
@@ -26,6 +27,9 @@ pub struct AppState {
     pub tiles: Arc<TileCache>,
     /// The write path over `store`; `None` when read-only.
     pub updates: Option<Arc<UpdateService>>,
+    /// Park access of the latest snapshot (walking network and the three methods), derived
+    /// for each new snapshot on first use.
+    pub access: Arc<AccessCache>,
 }
 
 impl AppState {
@@ -34,6 +38,7 @@ impl AppState {
         AppState {
             snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
             tiles: Arc::new(TileCache::new(config.tile_cache_bytes)),
+            access: Arc::new(AccessCache::new()),
             config: Arc::new(config),
             store: None,
             updates: None,

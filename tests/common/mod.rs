@@ -7,6 +7,7 @@
     reason = "each test binary uses a different subset of the helpers"
 )]
 
+pub mod access;
 pub mod store;
 
 use std::fmt::Debug;

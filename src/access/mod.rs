@@ -1,0 +1,583 @@
+//! Park access of the compounds by three methods, each named in words:
+//!
+//! - **straight**: geodesic distance from a compound's interior point to the edge of the
+//!   nearest open pocket park (today's `/api/stats` figure);
+//! - **network**: walking distance from the interior point along the street network
+//!   ([`crate::walk`]) to the nearest open park's gate;
+//! - **indicator**: the 城市体检 rule of 公园绿地服务半径覆盖率 (GB 55014-2021): an open park of
+//!   5,000 m² or more serves 500 m, one of 2,000–5,000 m² serves 300 m, a smaller one does not
+//!   count; a compound is covered when its interior point lies within a serving park's radius
+//!   (straight line, as the indicator's service radius is drawn).
+//!
+//! An [`AccessModel`] is a function of one snapshot: the network of its geometry plus, per
+//! compound and method, the nearest open park. [`cache::AccessCache`] keeps the last one and
+//! derives the next snapshot's incrementally. [`rank`] ranks the parks not yet open. Depends
+//! on `snapshot`, `nearest`, `walk` and `model`; knows nothing of HTTP.
+
+pub mod cache;
+pub mod rank;
+mod walking;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use geo::Point;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::model::{RenewalKind, Site, UnknownName};
+use crate::nearest::{ParkScope, distance_to_area_m, nearest_parks};
+use crate::snapshot::Snapshot;
+use crate::walk::search::Labels;
+use crate::walk::{WalkNetwork, walk_minutes};
+
+pub use walking::{MAX_WALK_M, WalkingPark, nearest_by_walk, walking_parks};
+
+/// Parks of at least this area (m²) serve [`INDICATOR_LARGE_RADIUS_M`] under the indicator.
+pub const INDICATOR_LARGE_M2: f64 = 5_000.0;
+/// Service radius (m) of the large class.
+pub const INDICATOR_LARGE_RADIUS_M: f64 = 500.0;
+/// Parks of at least this area (m², and under [`INDICATOR_LARGE_M2`]) serve
+/// [`INDICATOR_SMALL_RADIUS_M`]; smaller parks do not count.
+pub const INDICATOR_SMALL_M2: f64 = 2_000.0;
+/// Service radius (m) of the small class.
+pub const INDICATOR_SMALL_RADIUS_M: f64 = 300.0;
+
+/// The indicator's service radius of a park of `area_m2`, or `None` when it is too small to
+/// count.
+///
+/// # Examples
+/// ```
+/// use renewal_map::access::indicator_radius_m;
+/// assert_eq!(indicator_radius_m(5_000.0), Some(500.0));
+/// assert_eq!(indicator_radius_m(4_999.9), Some(300.0));
+/// assert_eq!(indicator_radius_m(2_000.0), Some(300.0));
+/// assert_eq!(indicator_radius_m(1_999.9), None);
+/// ```
+pub fn indicator_radius_m(area_m2: f64) -> Option<f64> {
+    if area_m2 >= INDICATOR_LARGE_M2 {
+        Some(INDICATOR_LARGE_RADIUS_M)
+    } else if area_m2 >= INDICATOR_SMALL_M2 {
+        Some(INDICATOR_SMALL_RADIUS_M)
+    } else {
+        None
+    }
+}
+
+/// How access is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Straight line from the compound's interior point to the park's edge.
+    Straight,
+    /// Walking along the street network.
+    Network,
+    /// The 公园绿地服务半径覆盖率 rule by park size class.
+    Indicator,
+}
+
+impl Method {
+    /// Every method, in report order.
+    pub const ALL: [Method; 3] = [Method::Straight, Method::Network, Method::Indicator];
+
+    /// The machine name (`straight`, `network`, `indicator`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Straight => "straight",
+            Method::Network => "network",
+            Method::Indicator => "indicator",
+        }
+    }
+
+    /// The method in words, as reports show it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Method::Straight => {
+                "straight line: geodesic distance from each compound's interior point to the edge of the nearest open (completed or accepted) pocket park"
+            }
+            Method::Network => {
+                "walking network: shortest walk from each compound's interior point out of a gate, along the streets (split at every crossing), to a gate on the edge of the nearest open pocket park"
+            }
+            Method::Indicator => {
+                "indicator rule (城市体检 公园绿地服务半径覆盖率, GB 55014-2021): an open park of 5,000 m² or more serves 500 m, 2,000–5,000 m² serves 300 m, smaller parks do not count; a compound is covered when its interior point is within a serving park's radius in a straight line"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Method {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| UnknownName {
+                what: "method",
+                got: s.chars().take(40).collect(),
+                expected: Method::ALL.map(|m| m.as_str()).join(", "),
+            })
+    }
+}
+
+/// A compound's nearest open park under one method.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Nearest {
+    /// The park, by position in [`WalkNetwork::parks`].
+    pub park: u32,
+    /// Metres, as the method measures.
+    pub distance_m: f64,
+}
+
+/// Access of every compound of one snapshot by every method.
+#[derive(Debug, Clone)]
+pub struct AccessModel {
+    /// The snapshot generation it describes.
+    pub generation: u64,
+    /// The sites it was computed from.
+    sites: Arc<Vec<Arc<Site>>>,
+    /// The pedestrian network of the snapshot's geometry.
+    pub network: Arc<WalkNetwork>,
+    /// Nearest open park of every network node.
+    pub labels: Arc<Labels>,
+    /// Which parks (by position in `network.parks`) are open.
+    pub open: Vec<bool>,
+    /// Per compound (position in `network.compounds`), by straight line.
+    pub straight: Vec<Option<Nearest>>,
+    /// Per compound, by walking.
+    pub walk: Vec<Option<Nearest>>,
+    /// Per compound, the indicator's nearest serving park.
+    pub indicator: Vec<Option<Nearest>>,
+}
+
+/// The interior point of a compound or park as a geo point.
+fn origin_point(att: &crate::walk::Attachment) -> Point<f64> {
+    Point::new(att.origin[0], att.origin[1])
+}
+
+fn lexi_better(d: f64, id: &str, than: Option<(f64, &str)>) -> bool {
+    than.is_none_or(|(td, tid)| d < td || (d == td && id < tid))
+}
+
+impl AccessModel {
+    /// Builds the network of `snap` and every figure on it.
+    pub fn build(snap: &Snapshot) -> AccessModel {
+        AccessModel::on_network(snap, Arc::new(WalkNetwork::build(snap)))
+    }
+
+    /// Every figure of `snap` on an existing network of its geometry, from scratch.
+    pub fn on_network(snap: &Snapshot, network: Arc<WalkNetwork>) -> AccessModel {
+        let open = open_parks(snap, &network);
+        let labels = Labels::compute(&network, &open);
+        let straight = network
+            .compounds
+            .iter()
+            .map(|c| straight_nearest(snap, &network, c))
+            .collect();
+        AccessModel::finish(snap, network, Arc::new(labels), open, straight)
+    }
+
+    fn finish(
+        snap: &Snapshot,
+        network: Arc<WalkNetwork>,
+        labels: Arc<Labels>,
+        open: Vec<bool>,
+        straight: Vec<Option<Nearest>>,
+    ) -> AccessModel {
+        let walk = (0..network.compounds.len())
+            .map(|c| {
+                labels
+                    .compound_nearest(&network, c)
+                    .map(|(park, distance_m, _)| Nearest { park, distance_m })
+            })
+            .collect();
+        let indicator = indicator_nearest(snap, &network, &open);
+        AccessModel {
+            generation: snap.generation,
+            sites: Arc::clone(&snap.sites),
+            network,
+            labels,
+            open,
+            straight,
+            walk,
+            indicator,
+        }
+    }
+
+    /// Whether the model was computed from exactly `snap`'s sites.
+    pub fn describes(&self, snap: &Snapshot) -> bool {
+        Arc::ptr_eq(&self.sites, &snap.sites)
+    }
+
+    /// The model of `snap`, derived from this one: the same network when `snap`'s geometry
+    /// is unchanged (only the parks that opened or closed are searched again), a new one
+    /// otherwise.
+    pub fn advance(&self, snap: &Snapshot) -> AccessModel {
+        if !self.network.fits(snap) {
+            return AccessModel::build(snap);
+        }
+        let net = Arc::clone(&self.network);
+        let open = open_parks(snap, &net);
+        if open == self.open {
+            return AccessModel::finish(
+                snap,
+                net,
+                Arc::clone(&self.labels),
+                open,
+                self.straight.clone(),
+            );
+        }
+        let mut labels = (*self.labels).clone();
+        labels.update(&net, &self.open, &open);
+        let closed: Vec<bool> = self.open.iter().zip(&open).map(|(b, a)| *b && !a).collect();
+        let opened: Vec<usize> = (0..open.len())
+            .filter(|&p| open[p] && !self.open[p])
+            .collect();
+        let mut straight = self.straight.clone();
+        for (c, slot) in straight.iter_mut().enumerate() {
+            let att = &net.compounds[c];
+            if slot.is_some_and(|n| closed[n.park as usize]) {
+                *slot = straight_nearest(snap, &net, att);
+                continue;
+            }
+            for &p in &opened {
+                let park = &snap.sites[net.parks[p].site_pos];
+                let d = distance_to_area_m(origin_point(att), &park.geometry);
+                let current = slot.map(|n| {
+                    (
+                        n.distance_m,
+                        snap.sites[net.parks[n.park as usize].site_pos].id.as_str(),
+                    )
+                });
+                if lexi_better(d, park.id.as_str(), current) {
+                    *slot = Some(Nearest {
+                        park: p as u32,
+                        distance_m: d,
+                    });
+                }
+            }
+        }
+        AccessModel::finish(snap, net, Arc::new(labels), open, straight)
+    }
+
+    /// The nearest park of compound `c` under `method`.
+    pub fn nearest(&self, method: Method, c: usize) -> Option<Nearest> {
+        match method {
+            Method::Straight => self.straight[c],
+            Method::Network => self.walk[c],
+            Method::Indicator => self.indicator[c],
+        }
+    }
+
+    /// Whether compound `c` is covered under `method` within `radius_m` (the indicator uses
+    /// its own radii and ignores `radius_m`).
+    pub fn covered(&self, method: Method, c: usize, radius_m: f64) -> bool {
+        match (method, self.nearest(method, c)) {
+            (Method::Indicator, n) => n.is_some(),
+            (_, Some(n)) => n.distance_m <= radius_m,
+            (_, None) => false,
+        }
+    }
+
+    /// The walking route from compound `c` to its nearest open park, as a GeoJSON
+    /// LineString.
+    pub fn route(&self, c: usize) -> Option<Value> {
+        let coords = self.labels.route_from_compound(&self.network, c)?;
+        Some(line_string(&coords))
+    }
+}
+
+/// A GeoJSON LineString of WGS84 positions (7 decimals, about 1 cm).
+pub fn line_string(coords: &[[f64; 2]]) -> Value {
+    let r = |v: f64| (v * 1e7).round() / 1e7;
+    json!({
+        "type": "LineString",
+        "coordinates": coords.iter().map(|c| [r(c[0]), r(c[1])]).collect::<Vec<_>>(),
+    })
+}
+
+fn open_parks(snap: &Snapshot, net: &WalkNetwork) -> Vec<bool> {
+    net.parks
+        .iter()
+        .map(|p| snap.sites[p.site_pos].is_open())
+        .collect()
+}
+
+fn straight_nearest(
+    snap: &Snapshot,
+    net: &WalkNetwork,
+    att: &crate::walk::Attachment,
+) -> Option<Nearest> {
+    if !att.origin[0].is_finite() {
+        return None;
+    }
+    let found = nearest_parks(snap, att.origin[0], att.origin[1], 1, ParkScope::Open);
+    let n = found.first()?;
+    let pos = snap.position(n.site.id.as_str())?;
+    Some(Nearest {
+        park: net.park_index(pos)? as u32,
+        distance_m: n.distance_m,
+    })
+}
+
+/// Per compound, the nearest open park that serves it under the indicator rule.
+fn indicator_nearest(snap: &Snapshot, net: &WalkNetwork, open: &[bool]) -> Vec<Option<Nearest>> {
+    let mut best: Vec<Option<Nearest>> = vec![None; net.compounds.len()];
+    for (p, att) in net.parks.iter().enumerate() {
+        if !open[p] {
+            continue;
+        }
+        let park = &snap.sites[att.site_pos];
+        let Some(radius) = indicator_radius_m(park.area_m2) else {
+            continue;
+        };
+        for (c, d) in compounds_within_straight(snap, net, park, radius) {
+            let current = best[c].map(|n| {
+                (
+                    n.distance_m,
+                    snap.sites[net.parks[n.park as usize].site_pos].id.as_str(),
+                )
+            });
+            if lexi_better(d, park.id.as_str(), current) {
+                best[c] = Some(Nearest {
+                    park: p as u32,
+                    distance_m: d,
+                });
+            }
+        }
+    }
+    best
+}
+
+/// The compounds (positions in `net.compounds`) whose interior point is within `radius_m`
+/// of `park`'s edge in a straight line, with the distance.
+pub(crate) fn compounds_within_straight(
+    snap: &Snapshot,
+    net: &WalkNetwork,
+    park: &Site,
+    radius_m: f64,
+) -> Vec<(usize, f64)> {
+    use geo::BoundingRect;
+    let Some(r) = park.geometry.bounding_rect() else {
+        return Vec::new();
+    };
+    let area = crate::walk::geom::merc_box([r.min().x, r.min().y, r.max().x, r.max().y], radius_m);
+    snap.fixed
+        .site_shapes
+        .index
+        .query(area)
+        .into_iter()
+        .filter(|&pos| snap.sites[pos].kind == RenewalKind::Compound)
+        .filter_map(|pos| {
+            let c = net
+                .compounds
+                .binary_search_by_key(&pos, |a| a.site_pos)
+                .ok()?;
+            let d = distance_to_area_m(origin_point(&net.compounds[c]), &park.geometry);
+            (d <= radius_m).then_some((c, d))
+        })
+        .collect()
+}
+
+/// Coverage within one radius (or, for the indicator, by its rule).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Coverage {
+    /// The radius in metres; `null` for the indicator, whose radius depends on park size.
+    pub radius_m: Option<f64>,
+    /// Walking minutes at the documented speed, for the radius.
+    pub walk_min: Option<f64>,
+    /// Compounds covered.
+    pub compounds: u32,
+    /// Their share of all compounds, percent.
+    pub compounds_percent: f64,
+    /// Households covered.
+    pub households: u64,
+    /// Their share of all households, percent.
+    pub households_percent: f64,
+}
+
+/// Coverage of one area (the district or a sub-district).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AreaCoverage {
+    /// NBS code (the district's code for the district line).
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Compounds in the area.
+    pub compounds: u32,
+    /// Households in them.
+    pub households: u64,
+    /// One line per radius.
+    pub radii: Vec<Coverage>,
+}
+
+/// The access report of one method.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessSummary {
+    /// The method.
+    pub method: Method,
+    /// The method in words.
+    pub method_description: &'static str,
+    /// Walking speed used for minutes, m/min.
+    pub walk_m_per_min: f64,
+    /// Open pocket parks.
+    pub open_parks: u32,
+    /// Open parks that count for the indicator (2,000 m² or more).
+    pub open_parks_counting_for_indicator: u32,
+    /// Parks not yet open under 2,000 m²: opening them cannot raise the indicator.
+    pub planned_parks_under_2000_m2: u32,
+    /// The whole district.
+    pub district: AreaCoverage,
+    /// Each sub-district, in data order.
+    pub subdistricts: Vec<AreaCoverage>,
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+fn percent(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 {
+        round1(100.0 * part / whole)
+    } else {
+        0.0
+    }
+}
+
+/// Households of compound `pos` in `snap`.
+pub(crate) fn households(snap: &Snapshot, pos: usize) -> u64 {
+    snap.sites[pos]
+        .compound()
+        .map_or(0, |c| u64::from(c.households))
+}
+
+impl AccessModel {
+    /// Coverage of the district and each sub-district under `method` for each of `radii_m`
+    /// (one line by the rule for the indicator).
+    pub fn summary(&self, snap: &Snapshot, method: Method, radii_m: &[f64]) -> AccessSummary {
+        let radii: Vec<Option<f64>> = match method {
+            Method::Indicator => vec![None],
+            _ => radii_m.iter().map(|r| Some(*r)).collect(),
+        };
+        let plan = &snap.fixed.plan;
+        let mut areas: Vec<(String, String, Vec<usize>)> = vec![(
+            plan.district_code.clone(),
+            plan.district_name.clone(),
+            Vec::new(),
+        )];
+        for d in &snap.fixed.subdistricts {
+            areas.push((d.code.clone(), d.name.clone(), Vec::new()));
+        }
+        for (c, att) in self.network.compounds.iter().enumerate() {
+            areas[0].2.push(c);
+            let code = &snap.sites[att.site_pos].subdistrict_code;
+            if let Some(a) = areas[1..].iter_mut().find(|a| &a.0 == code) {
+                a.2.push(c);
+            }
+        }
+        let mut lines = areas.into_iter().map(|(code, name, members)| {
+            let hh = |c: usize| households(snap, self.network.compounds[c].site_pos);
+            let total_hh: u64 = members.iter().map(|&c| hh(c)).sum();
+            let radii = radii
+                .iter()
+                .map(|r| {
+                    let inside: Vec<usize> = members
+                        .iter()
+                        .copied()
+                        .filter(|&c| self.covered(method, c, r.unwrap_or(0.0)))
+                        .collect();
+                    let covered_hh: u64 = inside.iter().map(|&c| hh(c)).sum();
+                    Coverage {
+                        radius_m: *r,
+                        walk_min: r.map(walk_minutes),
+                        compounds: inside.len() as u32,
+                        compounds_percent: percent(inside.len() as f64, members.len() as f64),
+                        households: covered_hh,
+                        households_percent: percent(covered_hh as f64, total_hh as f64),
+                    }
+                })
+                .collect();
+            AreaCoverage {
+                code,
+                name,
+                compounds: members.len() as u32,
+                households: total_hh,
+                radii,
+            }
+        });
+        let district = lines.next().unwrap_or_else(|| AreaCoverage {
+            code: String::new(),
+            name: String::new(),
+            compounds: 0,
+            households: 0,
+            radii: Vec::new(),
+        });
+        let subdistricts = lines.collect();
+        let parks = || {
+            self.network
+                .parks
+                .iter()
+                .enumerate()
+                .map(|(p, a)| (self.open[p], snap.sites[a.site_pos].area_m2))
+        };
+        AccessSummary {
+            method,
+            method_description: method.describe(),
+            walk_m_per_min: crate::walk::WALK_M_PER_MIN,
+            open_parks: parks().filter(|(o, _)| *o).count() as u32,
+            open_parks_counting_for_indicator: parks()
+                .filter(|(o, a)| *o && indicator_radius_m(*a).is_some())
+                .count() as u32,
+            planned_parks_under_2000_m2: parks()
+                .filter(|(o, a)| !*o && indicator_radius_m(*a).is_none())
+                .count() as u32,
+            district,
+            subdistricts,
+        }
+    }
+
+    /// One row per compound: its nearest open park under `method`, the distance, and the
+    /// straight and walking distances; with `routes`, the walking route.
+    pub fn compound_rows(&self, snap: &Snapshot, method: Method, routes: bool) -> Vec<Value> {
+        let round = |v: f64| round1(v);
+        self.network
+            .compounds
+            .iter()
+            .enumerate()
+            .map(|(c, att)| {
+                let site = &snap.sites[att.site_pos];
+                let park_json = |n: Option<Nearest>| {
+                    n.map(|n| {
+                        let p = &snap.sites[self.network.parks[n.park as usize].site_pos];
+                        json!({"id": p.id, "name": p.name, "area_m2": round(p.area_m2)})
+                    })
+                };
+                let nearest = self.nearest(method, c);
+                let walk = self.walk[c];
+                let mut row = json!({
+                    "id": site.id,
+                    "name": site.name,
+                    "subdistrict_code": site.subdistrict_code,
+                    "households": households(snap, att.site_pos),
+                    "nearest_park": park_json(nearest),
+                    "distance_m": nearest.map(|n| round(n.distance_m)),
+                    "straight_m": self.straight[c].map(|n| round(n.distance_m)),
+                    "walk_m": walk.map(|n| round(n.distance_m)),
+                    "walk_min": walk.map(|n| walk_minutes(n.distance_m)),
+                    "walk_park": park_json(walk),
+                });
+                if routes && let Some(obj) = row.as_object_mut() {
+                    obj.insert("route".into(), self.route(c).unwrap_or(Value::Null));
+                }
+                row
+            })
+            .collect()
+    }
+}
