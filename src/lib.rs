@@ -16,12 +16,16 @@
 //! | [`features`] | GeoJSON features and OGC API collections |
 //! | [`nearest`] | pocket parks nearest a point, by geodesic distance |
 //! | [`progress`] | progress figures against the plan |
+//! | [`crs`] | GCJ-02 / BD-09 ↔ WGS84 conversions (pure) |
+//! | [`export`] | offline: site lists (CSV, XLSX ledger, GeoJSON), PMTiles and MBTiles |
 //! | [`http`] | axum router, handlers, the one error → response mapping |
 //!
 //! Dependencies point one way: `model` ← `load`, `store`, `index` ← `snapshot` ← `tiles`,
 //! `features`, `nearest`, `progress` ← `http`.
 
 pub mod config;
+pub mod crs;
+pub mod export;
 pub mod features;
 pub mod generate;
 pub mod http;

@@ -69,6 +69,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Export sites (CSV, XLSX ledger, GeoJSON) or every tile (PMTiles, MBTiles).
+    Export {
+        #[command(subcommand)]
+        command: renewal_map::export::cli::ExportCommand,
+    },
 }
 
 /// Where the store is.
@@ -160,6 +165,7 @@ fn main() -> ExitCode {
             sources,
             out,
         } => generate(seed, scale, sources, out),
+        Command::Export { command } => renewal_map::export::cli::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,7 @@
 
 mod accounts;
 mod history;
+pub mod mbtiles;
 mod schema;
 
 use std::fs::{File, OpenOptions, TryLockError};
