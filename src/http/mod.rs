@@ -12,11 +12,13 @@
 //! | `GET /api/sites/{id}/history` | every change of one site |
 //! | `GET /api/changes?since=` | feed of all changes |
 //! | `GET /api/me` | the token's account and assignment |
+//! | `GET /api/export/sites.{csv,xlsx,geojson}` | every site passing the items filters |
 //! | `GET /health` | liveness and data generation |
 //! | `GET /` | the web front-end (static files) |
 
 mod api;
 pub mod error;
+mod export;
 mod extract;
 mod ogc;
 mod sites;
@@ -55,6 +57,8 @@ pub fn app(state: AppState) -> Router {
             "/ogc/collections/{collection}/items/{feature}",
             get(ogc::item),
         )
+        // Data exports (issue 11).
+        .route("/api/export/{file}", get(export::export))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(web_files)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
