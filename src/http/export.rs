@@ -140,16 +140,16 @@ fn stream_geojson(
 /// Collects output, optionally through a gzip encoder, and hands it out chunk by chunk.
 enum ChunkSink {
     Plain(Vec<u8>),
-    Gzip(flate2::write::GzEncoder<Vec<u8>>),
+    Gzip(Box<flate2::write::GzEncoder<Vec<u8>>>),
 }
 
 impl ChunkSink {
     fn new(gzip: bool) -> ChunkSink {
         if gzip {
-            ChunkSink::Gzip(flate2::write::GzEncoder::new(
+            ChunkSink::Gzip(Box::new(flate2::write::GzEncoder::new(
                 Vec::new(),
                 flate2::Compression::fast(),
-            ))
+            )))
         } else {
             ChunkSink::Plain(Vec::new())
         }
