@@ -112,7 +112,7 @@ async fn xlsx_ledger_and_summary_read_by_calamine() {
     let summary = book.worksheet_range("汇总").expect("summary");
     let compounds = summary
         .rows()
-        .find(|r| r[0].to_string() == RenewalKind::Compound.label_zh())
+        .find(|r| r[0] == RenewalKind::Compound.label_zh())
         .expect("compound row");
     let target = snap.fixed.plan.targets[&RenewalKind::Compound];
     assert_eq!(compounds[1].to_string(), target.to_string());
