@@ -20,6 +20,8 @@
 //! | [`progress`] | progress figures against the plan |
 //! | [`access`] | park access of the compounds by three methods; which planned park helps most |
 //! | [`walk`] | pedestrian network (streets noded, gates of compounds and parks) and shortest walks |
+//! | [`crs`] | GCJ-02 / BD-09 ↔ WGS84 conversions (pure) |
+//! | [`export`] | offline: site lists (CSV, XLSX ledger, GeoJSON), PMTiles and MBTiles |
 //! | [`http`] | axum router, handlers, the one error → response mapping |
 //!
 //! Dependencies point one way: `model` ← `load`, `store`, `index` ← `snapshot` ← `tiles`,
@@ -28,6 +30,8 @@
 pub mod access;
 pub mod config;
 pub mod draft;
+pub mod crs;
+pub mod export;
 pub mod features;
 pub mod generate;
 pub mod http;

@@ -55,6 +55,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Export sites (CSV, XLSX ledger, GeoJSON) or every tile (PMTiles, MBTiles).
+    Export {
+        #[command(subcommand)]
+        command: renewal_map::export::cli::ExportCommand,
+    },
 }
 
 /// The flags of `serve`; each also read from a `RENEWAL_MAP_…` environment variable.
@@ -218,6 +223,7 @@ fn main() -> ExitCode {
             sources,
             out,
         } => generate(seed, scale, sources, out),
+        Command::Export { command } => renewal_map::export::cli::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

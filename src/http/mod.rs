@@ -17,6 +17,7 @@
 //! | `GET /api/events` | Server-Sent Events, one per accepted change (`Last-Event-ID`/`since`) |
 //! | `GET /api/sites/{id}/versions/{v}` | one stored version of a site, retired ones too |
 //! | `POST/PUT/PATCH/DELETE /ogc/collections/{c}/items…` | OGC API – Features Part 4 (planners) |
+//! | `GET /api/export/sites.{csv,xlsx,geojson}` | every site passing the items filters |
 //! | `GET /health` | liveness and data generation |
 //! | `GET /` | the web front-end (static files) |
 
@@ -24,6 +25,7 @@ mod access;
 mod api;
 pub mod error;
 mod events;
+mod export;
 mod extract;
 mod ogc;
 mod ogc_write;
@@ -89,6 +91,8 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(ogc_write::routes())
         // --- end of the living map block ---
+        // Data exports (issue 11).
+        .route("/api/export/{file}", get(export::export))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(static_files::web_files)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))

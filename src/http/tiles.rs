@@ -120,7 +120,7 @@ fn tile_response(tile: &EncodedTile, req: &HeaderMap) -> Response {
 }
 
 /// Whether `Accept-Encoding` lists gzip with a non-zero quality.
-fn accepts_gzip(h: &HeaderMap) -> bool {
+pub(super) fn accepts_gzip(h: &HeaderMap) -> bool {
     h.get_all(header::ACCEPT_ENCODING)
         .iter()
         .filter_map(|v| v.to_str().ok())

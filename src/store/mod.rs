@@ -18,6 +18,7 @@ mod backend;
 pub mod fault;
 mod history;
 pub mod lock;
+pub mod mbtiles;
 mod schema;
 mod sites;
 
