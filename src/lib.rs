@@ -29,8 +29,8 @@
 
 pub mod access;
 pub mod config;
-pub mod draft;
 pub mod crs;
+pub mod draft;
 pub mod export;
 pub mod features;
 pub mod generate;
