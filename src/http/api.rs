@@ -27,8 +27,8 @@ pub(super) async fn health(State(state): State<AppState>) -> Json<Value> {
 pub(super) async fn stats(
     State(state): State<AppState>,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
-    params.allow(&["late_as_of"])?;
+) -> Result<Response, ApiError> {
+    params.allow(&["late_as_of", super::as_of::AS_OF])?;
     let today = match params.get("late_as_of") {
         Some(raw) => raw.parse::<Date>().map_err(|_| {
             ApiError::bad_param(format!(
@@ -38,24 +38,30 @@ pub(super) async fn stats(
         })?,
         None => state.config.today(),
     };
-    let snap = state.current();
+    let view = super::as_of::view(&state, &params).await?;
+    let snap = std::sync::Arc::clone(&view.snap);
     let report = tokio::task::spawn_blocking(move || progress(&snap, today))
         .await
         .map_err(|e| {
             tracing::error!("stats task failed: {e}");
             ApiError::Internal
         })?;
-    serde_json::to_value(report).map(Json).map_err(|e| {
+    let body = serde_json::to_value(report).map_err(|e| {
         tracing::error!("stats serialisation failed: {e}");
         ApiError::Internal
-    })
+    })?;
+    Ok(super::as_of::json_response(
+        &view,
+        "application/json",
+        &body,
+    ))
 }
 
 pub(super) async fn nearest_parks(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    params.allow(&["lon", "lat", "limit", "include"])?;
+    params.allow(&["lon", "lat", "limit", "include", super::as_of::AS_OF])?;
     let limits = &state.config.limits;
     let lon = params
         .f64_in("lon", -180.0..=180.0)?
@@ -76,7 +82,8 @@ pub(super) async fn nearest_parks(
             )));
         }
     };
-    let snap = state.current();
+    let view = super::as_of::view(&state, &params).await?;
+    let snap = std::sync::Arc::clone(&view.snap);
     let today = state.config.today();
     let found = find_nearest(&snap, lon, lat, limit, scope);
     let features: Vec<Value> = found
@@ -104,7 +111,11 @@ pub(super) async fn nearest_parks(
         "numberReturned": features.len(),
         "features": features,
     });
-    Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(body)).into_response())
+    Ok(super::as_of::json_response(
+        &view,
+        "application/geo+json",
+        &body,
+    ))
 }
 
 pub(super) async fn site(

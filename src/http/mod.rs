@@ -19,6 +19,7 @@
 //! | `GET /` | the web front-end (static files) |
 
 mod api;
+mod as_of;
 pub mod error;
 mod events;
 mod extract;
