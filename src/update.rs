@@ -26,9 +26,21 @@ use crate::snapshot::Snapshot;
 use crate::store::{ChangeContext, ChangeKind, Commit, SiteStore, StoreError};
 use crate::tiles::cache::TileCache;
 
-/// How many past instants keep their rebuilt snapshot in memory (each costs about as much as
-/// the current one's site shapes).
+/// How many past instants keep their rebuilt snapshot and tiles in memory (each snapshot costs
+/// about as much as the current one's site shapes).
 pub const AS_OF_CACHE: usize = 8;
+
+/// Memory for the encoded tiles of one past instant, in bytes (8 MiB).
+pub const AS_OF_TILE_CACHE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The map at a past instant: its snapshot and the cache of its tiles (which never go stale).
+#[derive(Clone)]
+pub struct PastMap {
+    /// The sites as they stood then, over today's base map.
+    pub snapshot: Arc<Snapshot>,
+    /// Tiles encoded from it.
+    pub tiles: Arc<TileCache>,
+}
 
 /// What a writer asks for.
 #[derive(Debug, Clone)]
@@ -154,7 +166,7 @@ pub struct UpdateService {
     tiles: Arc<TileCache>,
     writer: Mutex<()>,
     announce: tokio::sync::watch::Sender<i64>,
-    as_of: Mutex<Vec<(Timestamp, Arc<Snapshot>)>>,
+    as_of: Mutex<Vec<(Timestamp, PastMap)>>,
 }
 
 impl std::fmt::Debug for UpdateService {
@@ -394,8 +406,9 @@ impl UpdateService {
     }
 
     /// The map as it stood at `at`, rebuilt from the stored versions (kept for the last
-    /// [`AS_OF_CACHE`] instants asked for). `at` must lie after seeding and before now.
-    pub fn as_of(&self, at: Timestamp) -> Result<Arc<Snapshot>, AsOfError> {
+    /// [`AS_OF_CACHE`] instants asked for). `at` must lie after seeding and before now: a past
+    /// instant's answer never changes, since every later change is stamped later.
+    pub fn as_of(&self, at: Timestamp) -> Result<PastMap, AsOfError> {
         if at >= Timestamp::now() {
             return Err(AsOfError::NotPast(at));
         }
@@ -404,17 +417,20 @@ impl UpdateService {
         {
             return Err(AsOfError::BeforeSeeding { at, seeded });
         }
-        if let Some((_, s)) = lock(&self.as_of).iter().find(|(t, _)| *t == at) {
-            return Ok(Arc::clone(s));
+        if let Some((_, m)) = lock(&self.as_of).iter().find(|(t, _)| *t == at) {
+            return Ok(m.clone());
         }
         let sites = self.store.sites_as_of(at)?;
-        let snap = Arc::new(self.snapshot.load().with_sites(sites));
+        let past = PastMap {
+            snapshot: Arc::new(self.snapshot.load().with_sites(sites)),
+            tiles: Arc::new(TileCache::new(AS_OF_TILE_CACHE_BYTES)),
+        };
         let mut cache = lock(&self.as_of);
         if cache.len() >= AS_OF_CACHE {
             cache.remove(0);
         }
-        cache.push((at, Arc::clone(&snap)));
-        Ok(snap)
+        cache.push((at, past.clone()));
+        Ok(past)
     }
 }
 

@@ -43,8 +43,8 @@ pub(super) async fn health(
 pub(super) async fn stats(
     State(state): State<AppState>,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
-    params.allow(&["late_as_of"])?;
+) -> Result<Response, ApiError> {
+    params.allow(&["late_as_of", super::as_of::AS_OF])?;
     let today = match params.get("late_as_of") {
         Some(raw) => raw.parse::<Date>().map_err(|_| {
             ApiError::bad_param(format!(
@@ -54,7 +54,8 @@ pub(super) async fn stats(
         })?,
         None => state.config.today(),
     };
-    let snap = state.current();
+    let view = super::as_of::view(&state, &params).await?;
+    let snap = std::sync::Arc::clone(&view.snap);
     let report = tokio::task::spawn_blocking(move || progress(&snap, today))
         .await
         .map_err(|e| {
@@ -65,18 +66,33 @@ pub(super) async fn stats(
         tracing::error!("stats serialisation failed: {e}");
         ApiError::Internal
     })?;
-    let methods = super::access::stats_methods(&state).await?;
-    if let Some(obj) = body.as_object_mut() {
-        obj.insert("park_access_methods".into(), methods);
+    // Walking access describes the current map; a past instant's stats leave it out.
+    if view.at.is_none() {
+        let methods = super::access::stats_methods(&state).await?;
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("park_access_methods".into(), methods);
+        }
     }
-    Ok(Json(body))
+    Ok(super::as_of::json_response(
+        &view,
+        "application/json",
+        &body,
+    ))
 }
 
 pub(super) async fn nearest_parks(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    params.allow(&["lon", "lat", "limit", "include", "order", "route"])?;
+    params.allow(&[
+        "lon",
+        "lat",
+        "limit",
+        "include",
+        "order",
+        "route",
+        super::as_of::AS_OF,
+    ])?;
     let limits = &state.config.limits;
     let lon = params
         .f64_in("lon", -180.0..=180.0)?
@@ -117,12 +133,19 @@ pub(super) async fn nearest_parks(
             )));
         }
     };
-    let snap = state.current();
+    let view = super::as_of::view(&state, &params).await?;
+    let snap = std::sync::Arc::clone(&view.snap);
     let today = state.config.today();
     let cache = std::sync::Arc::clone(&state.access);
+    let past = view.at.is_some();
     let s = std::sync::Arc::clone(&snap);
     let found = tokio::task::spawn_blocking(move || {
-        let model = cache.get(&s);
+        // A past instant gets its own model, so the shared one keeps following the current map.
+        let model = if past {
+            std::sync::Arc::new(crate::access::AccessModel::build(&s))
+        } else {
+            cache.get(&s)
+        };
         if by_walk {
             crate::access::nearest_by_walk(&model, &s, lon, lat, limit, scope)
         } else {
@@ -180,7 +203,11 @@ pub(super) async fn nearest_parks(
         "numberReturned": features.len(),
         "features": features,
     });
-    Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(body)).into_response())
+    Ok(super::as_of::json_response(
+        &view,
+        "application/geo+json",
+        &body,
+    ))
 }
 
 pub(super) async fn site(

