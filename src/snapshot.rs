@@ -71,6 +71,8 @@ pub struct Fixed {
     pub by_id: HashMap<SiteId, usize>,
     /// Bounds of the whole data set in WGS84 degrees: west, south, east, north.
     pub lnglat_bounds: [f64; 4],
+    /// What each layer and field of the data set is worth (from its manifest).
+    pub provenance: crate::model::Provenance,
 }
 
 /// One consistent version of the data: fixed geometry plus the current state of every site.
@@ -99,6 +101,7 @@ impl Snapshot {
             subdistricts,
             base,
             sites,
+            provenance,
         } = dataset;
         let base_shapes = Shapes::build(base.iter().map(|b| &b.geometry));
         let site_shapes = Shapes::build(sites.iter().map(|s| &s.geometry));
@@ -138,6 +141,7 @@ impl Snapshot {
                 site_anchors,
                 by_id,
                 lnglat_bounds,
+                provenance,
             }),
             sites: Arc::new(sites.into_iter().map(Arc::new).collect()),
             changes: Arc::new(Vec::new()),

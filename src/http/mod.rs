@@ -12,12 +12,14 @@
 //! | `GET /api/sites/{id}/history` | every change of one site |
 //! | `GET /api/changes?since=` | feed of all changes |
 //! | `GET /api/me` | the token's account and assignment |
+//! | `GET /api/meta` | labels, palette, allowed moves, limits, provenance for the page |
 //! | `GET /health` | liveness and data generation |
 //! | `GET /` | the web front-end (static files) |
 
 mod api;
 pub mod error;
 mod extract;
+mod meta;
 mod ogc;
 mod sites;
 pub mod state;
@@ -44,6 +46,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/sites/{id}/history", get(sites::history))
         .route("/api/changes", get(sites::changes))
         .route("/api/me", get(sites::me))
+        // Map page (issue 12): what the page must not copy.
+        .route("/api/meta", get(meta::meta))
         .route("/ogc", get(ogc::landing))
         .route("/ogc/", get(ogc::landing))
         .route("/ogc/conformance", get(ogc::conformance))
