@@ -1,23 +1,27 @@
-// The map's sources and layers, declared as data. main.js builds the style from these and
-// never adds a layer of its own; tests and the legend read the same tables.
+// The map's sources and layers, declared as data. map.js builds the style from these and
+// never adds a layer of its own; tests and the legend read the same tables. Colours come
+// from GET /api/meta (setPalette), dashing of illustrative boundaries from its provenance.
 //
 // Tile layer names and tags are those of src/tiles/encode.rs. Every site feature carries
 // id, name, kind, status, progress, late, subdistrict, investment_wan, planned_finish and a
 // numeric feature id (fid) that feature-state uses for hover and selection.
 
-/** Colour of each renewal status, in the order of the workflow. */
-export const STATUS_COLORS = {
-  planned: '#9aa1ab',
-  design: '#8a63c9',
-  tendering: '#2f7fd0',
-  under_construction: '#f08c00',
-  completed: '#37a24b',
-  accepted: '#146b34',
-  suspended: '#7b4a2a',
-};
+/** Colour of each status as sent by GET /api/meta (the server owns the palette). */
+export const STATUS_COLORS = {};
+/** Outline of late sites (from /api/meta); drawn dashed, so lateness never rests on colour. */
+export let LATE_COLOR = '#000';
 
-/** Outline colour of sites past their planned finish and not done. */
-export const LATE_COLOR = '#e0182d';
+/** Installs the palette of GET /api/meta; call before buildStyle. */
+export function setPalette(meta) {
+  for (const k of Object.keys(STATUS_COLORS)) delete STATUS_COLORS[k];
+  for (const s of meta.statuses) STATUS_COLORS[s.id] = s.color;
+  LATE_COLOR = meta.palette.late_outline;
+  BACKGROUND = meta.palette.background;
+  DISTRICT_FILL = meta.palette.district_fill;
+}
+
+let BACKGROUND = '#f3f0e8';
+let DISTRICT_FILL = '#fffdf7';
 
 /** The vector tile source-layer each kind of site is drawn in (site_layer in encode.rs). */
 export const KIND_SOURCE_LAYER = {
@@ -33,9 +37,10 @@ export const KIND_SOURCE_LAYER = {
 /** Source-layers that hold renewal sites (their features open a site card when clicked). */
 export const SITE_SOURCE_LAYERS = ['compounds', 'parks', 'plazas', 'roads', 'site_points'];
 
-const statusColor = ['match', ['get', 'status'], ...Object.entries(STATUS_COLORS).flat(), '#999'];
-// Progress shows as opacity: a planned site is faint, a finished one solid.
-const progressOpacity = ['interpolate', ['linear'], ['to-number', ['get', 'progress'], 0], 0, 0.3, 100, 0.9];
+const statusColor = () => ['match', ['get', 'status'], ...Object.entries(STATUS_COLORS).flat(), '#999'];
+// Progress is never drawn as opacity (it would weaken every status colour): fills are even,
+// progress is in the labels and the card.
+const FILL_OPACITY = 0.8;
 const selected = ['boolean', ['feature-state', 'selected'], false];
 const hovered = ['boolean', ['feature-state', 'hover'], false];
 const late = ['==', ['get', 'late'], true];
@@ -49,7 +54,19 @@ function siteFill(id, sourceLayer) {
     type: 'fill',
     source: 'renewal',
     'source-layer': sourceLayer,
-    paint: { 'fill-color': statusColor, 'fill-opacity': progressOpacity },
+    paint: { 'fill-color': statusColor(), 'fill-opacity': FILL_OPACITY },
+  };
+}
+
+/** Late sites: a dashed black ring outside the status colour (the second channel). */
+function siteLate(id, sourceLayer) {
+  return {
+    id: `${id}-late`,
+    type: 'line',
+    source: 'renewal',
+    'source-layer': sourceLayer,
+    filter: late,
+    paint: { 'line-color': LATE_COLOR, 'line-width': 2.5, 'line-dasharray': [2, 1.5], 'line-offset': -1.5 },
   };
 }
 
@@ -60,28 +77,33 @@ function siteOutline(id, sourceLayer) {
     source: 'renewal',
     'source-layer': sourceLayer,
     paint: {
-      'line-color': ['case', selected, '#111', late, LATE_COLOR, statusColor],
-      'line-width': ['case', selected, 3.5, late, 2.5, hovered, 2, 1],
+      'line-color': ['case', selected, '#111', statusColor()],
+      'line-width': ['case', selected, 3.5, hovered, 2, 1],
     },
   };
 }
 
-/** Layers in drawing order. `site: true` marks layers whose features are renewal sites. */
-export const LAYERS = [
-  { id: 'background', type: 'background', paint: { 'background-color': '#f3f0e8' } },
+/**
+ * Layers in drawing order. `site: true` marks layers whose features are renewal sites.
+ * `dashed` lists data-set layers whose geometry is illustrative (their lines are dashed).
+ */
+export function layers(dashed = new Set()) {
+  return [
+  { id: 'background', type: 'background', paint: { 'background-color': BACKGROUND } },
   {
     id: 'district-fill',
     type: 'fill',
     source: 'renewal',
     'source-layer': 'district',
-    paint: { 'fill-color': '#fffdf7', 'fill-opacity': 0.85 },
+    paint: { 'fill-color': DISTRICT_FILL, 'fill-opacity': 0.85 },
   },
   {
     id: 'subdistricts-line',
     type: 'line',
     source: 'renewal',
     'source-layer': 'subdistricts',
-    paint: { 'line-color': '#8d8a80', 'line-width': 1, 'line-dasharray': [3, 2] },
+    // Illustrative boundaries are dashed; real ones solid.
+    paint: { 'line-color': '#6b675c', 'line-width': 1.2, ...(dashed.has('subdistricts') ? { 'line-dasharray': [3, 2] } : {}) },
   },
   {
     id: 'streets-line',
@@ -99,14 +121,17 @@ export const LAYERS = [
     type: 'line',
     source: 'renewal',
     'source-layer': 'district',
-    paint: { 'line-color': '#4a4740', 'line-width': 2.5 },
+    paint: { 'line-color': '#4a4740', 'line-width': 2.5, ...(dashed.has('district') ? { 'line-dasharray': [3, 2] } : {}) },
   },
   { ...siteFill('compounds', 'compounds'), site: true },
   { ...siteOutline('compounds', 'compounds'), site: true },
+  { ...siteLate('compounds', 'compounds'), site: true },
   { ...siteFill('parks', 'parks'), site: true },
   { ...siteOutline('parks', 'parks'), site: true },
+  { ...siteLate('parks', 'parks'), site: true },
   { ...siteFill('plazas', 'plazas'), site: true },
   { ...siteOutline('plazas', 'plazas'), site: true },
+  { ...siteLate('plazas', 'plazas'), site: true },
   {
     id: 'roads-late',
     type: 'line',
@@ -114,9 +139,11 @@ export const LAYERS = [
     'source-layer': 'roads',
     filter: late,
     layout: { 'line-cap': 'round', 'line-join': 'round' },
+    // A dashed black casing around late roads.
     paint: {
       'line-color': LATE_COLOR,
-      'line-width': ['interpolate', ['linear'], ['zoom'], 11, 5, 15, 10, 18, 16],
+      'line-width': ['interpolate', ['linear'], ['zoom'], 11, 6, 15, 11, 18, 17],
+      'line-dasharray': [1.2, 0.8],
     },
     site: true,
   },
@@ -127,8 +154,7 @@ export const LAYERS = [
     'source-layer': 'roads',
     layout: { 'line-cap': 'round', 'line-join': 'round' },
     paint: {
-      'line-color': ['case', selected, '#111', statusColor],
-      'line-opacity': ['case', selected, 1, progressOpacity],
+      'line-color': ['case', selected, '#111', statusColor()],
       'line-width': ['interpolate', ['linear'], ['zoom'], 11, 2.5, 15, 6, 18, 11],
     },
     site: true,
@@ -146,15 +172,32 @@ export const LAYERS = [
     },
   },
   {
+    // Late sites' points sit on a larger black ring with a white gap: a shape cue, not a hue.
+    id: 'site-points-late',
+    type: 'circle',
+    source: 'renewal',
+    'source-layer': 'site_points',
+    filter: late,
+    paint: {
+      'circle-color': '#fff',
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 7.5, 15, 10.5],
+      'circle-stroke-color': LATE_COLOR,
+      'circle-stroke-width': 2,
+      'circle-opacity': ['interpolate', ['linear'], ['zoom'], 14, 1, 16.5, 0.35],
+      'circle-stroke-opacity': ['interpolate', ['linear'], ['zoom'], 14, 1, 16.5, 0.5],
+    },
+    site: true,
+  },
+  {
     id: 'site-points',
     type: 'circle',
     source: 'renewal',
     'source-layer': 'site_points',
     paint: {
-      'circle-color': statusColor,
-      'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, ['case', late, 4.5, 3.5], 15, ['case', late, 7, 5.5]],
-      'circle-stroke-color': ['case', selected, '#111', late, LATE_COLOR, '#fff'],
-      'circle-stroke-width': ['case', selected, 3, late, 2.5, 1],
+      'circle-color': statusColor(),
+      'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 4, 15, 6],
+      'circle-stroke-color': ['case', selected, '#111', '#fff'],
+      'circle-stroke-width': ['case', selected, 3, 1],
       // Points mark where sites are at district scale and fade as the shapes become visible.
       'circle-opacity': ['interpolate', ['linear'], ['zoom'], 14, 1, 16.5, 0.35],
       'circle-stroke-opacity': ['interpolate', ['linear'], ['zoom'], 14, 1, 16.5, 0.5],
@@ -215,7 +258,7 @@ export const LAYERS = [
     type: 'fill',
     source: 'nearest',
     filter: ['==', ['geometry-type'], 'Polygon'],
-    paint: { 'fill-color': ['case', ['get', 'open'], '#37a24b', '#f08c00'], 'fill-opacity': 0.55 },
+    paint: { 'fill-color': ['case', ['get', 'open'], STATUS_COLORS.completed ?? '#286648', STATUS_COLORS.under_construction ?? '#c24f00'], 'fill-opacity': 0.55 },
   },
   {
     id: 'nearest-outline',
@@ -223,6 +266,14 @@ export const LAYERS = [
     source: 'nearest',
     filter: ['==', ['geometry-type'], 'Polygon'],
     paint: { 'line-color': '#0b5d2a', 'line-width': 3, 'line-dasharray': [2, 1] },
+  },
+  {
+    // Parks whose planned opening has passed: a dashed black ring, as late sites.
+    id: 'nearest-late',
+    type: 'line',
+    source: 'nearest',
+    filter: ['all', ['==', ['geometry-type'], 'Polygon'], ['==', ['get', 'late'], true]],
+    paint: { 'line-color': LATE_COLOR, 'line-width': 2.5, 'line-dasharray': [1, 1], 'line-offset': -3 },
   },
   {
     id: 'nearest-origin',
@@ -254,10 +305,11 @@ export const LAYERS = [
     },
     paint: { 'text-color': '#fff' },
   },
-];
+  ];
+}
 
 /** Ids of the layers whose features are renewal sites, topmost first (for clicks). */
-export const SITE_LAYER_IDS = LAYERS.filter((l) => l.site).map((l) => l.id).reverse();
+export const SITE_LAYER_IDS = layers().filter((l) => l.site).map((l) => l.id).reverse();
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -266,7 +318,7 @@ const EMPTY = { type: 'FeatureCollection', features: [] };
  * with filter parameters); `basemap` is an optional raster XYZ URL from config.json.
  * There is no `glyphs` URL: labels are drawn locally, so the style references no remote host.
  */
-export function buildStyle({ tilejson, tiles, basemap }) {
+export function buildStyle({ tilejson, tiles, basemap, dashed }) {
   const sources = {
     renewal: {
       type: 'vector',
@@ -281,7 +333,7 @@ export function buildStyle({ tilejson, tiles, basemap }) {
     'nearest-labels': { type: 'geojson', data: EMPTY },
     'subdistrict-labels': { type: 'geojson', data: EMPTY },
   };
-  const layers = LAYERS.map(({ site, ...layer }) => layer);
+  const list = layers(dashed).map(({ site, ...layer }) => layer);
   if (basemap && basemap.tiles) {
     sources.basemap = {
       type: 'raster',
@@ -289,9 +341,9 @@ export function buildStyle({ tilejson, tiles, basemap }) {
       tileSize: basemap.tileSize ?? 256,
       attribution: basemap.attribution ?? '',
     };
-    layers.splice(1, 0, { id: 'basemap', type: 'raster', source: 'basemap' });
+    list.splice(1, 0, { id: 'basemap', type: 'raster', source: 'basemap' });
     // Let the basemap show through the district fill.
-    layers.find((l) => l.id === 'district-fill').paint['fill-opacity'] = 0.35;
+    list.find((l) => l.id === 'district-fill').paint['fill-opacity'] = 0.35;
   }
-  return { version: 8, sources, layers };
+  return { version: 8, sources, layers: list };
 }
