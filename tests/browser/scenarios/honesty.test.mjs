@@ -34,7 +34,7 @@ test('the default data set shows the translated notice; its text is the manifest
   assert.equal(await page.isVisible('#data-notice'), true, 'notice hidden on illustrative data');
   assert.equal((await page.textContent('#data-notice-text')).trim(), meta.provenance.notice.zh);
   assert.match(meta.provenance.notice.zh, /^示意数据：状态、进度、投资为演示用生成数据/);
-  await shot(page, '12-notice-zh');
+  await shot(page, '20-notice-zh');
   await page.click('#lang');
   assert.equal((await page.textContent('#data-notice-text')).trim(), meta.provenance.notice.en);
   await page.click('#lang');
@@ -69,7 +69,7 @@ test('the card says the basis of every figure', async () => {
   }
   assert.equal(byField.subdistrict, null, 'a real field is not marked');
   assert.match(await page.textContent('#card-basis'), new RegExp(meta.provenance.layers.sites.source.slice(0, 20).replace(/[()]/g, '.')));
-  await shot(page, '13-card-basis');
+  await shot(page, '21-card-basis');
   assertNoProblems(page);
   await page.close();
 });
@@ -93,7 +93,7 @@ test('a data set marked real shows no notice and solid boundaries', async () => 
     await page.evaluate(() => window.__app.openSite('compound-001'));
     await page.waitForSelector('#card:not([hidden]) dl.fields');
     assert.equal(await page.$$eval('#card dd[data-basis]', (d) => d.length), 0);
-    await shot(page, '14-real-data-no-notice');
+    await shot(page, '22-real-data-no-notice');
     assertNoProblems(page);
     await page.close();
   } finally {
