@@ -16,10 +16,11 @@
 //! | [`features`] | GeoJSON features and OGC API collections |
 //! | [`nearest`] | pocket parks nearest a point, by geodesic distance |
 //! | [`progress`] | progress figures against the plan |
+//! | [`timeline`] | completed sites over time against the plan's finish dates |
 //! | [`http`] | axum router, handlers, the one error → response mapping |
 //!
 //! Dependencies point one way: `model` ← `load`, `store`, `index` ← `snapshot` ← `tiles`,
-//! `features`, `nearest`, `progress` ← `http`.
+//! `features`, `nearest`, `progress`, `timeline` ← `http`.
 
 pub mod config;
 pub mod features;
@@ -34,5 +35,6 @@ pub mod progress;
 pub mod snapshot;
 pub mod store;
 pub mod tiles;
+pub mod timeline;
 
 pub use http::{AppState, app};

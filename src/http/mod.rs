@@ -12,6 +12,7 @@
 //! | `GET /api/sites/{id}/history` | every change of one site |
 //! | `GET /api/changes?since=` | feed of all changes |
 //! | `GET /api/me` | the token's account and assignment |
+//! | `GET /api/stats/timeline` | completed sites per kind by month against the plan |
 //! | `GET /api/meta` | labels, palette, allowed moves, limits, provenance for the page |
 //! | `GET /health` | liveness and data generation |
 //! | `GET /` | the web front-end (static files) |
@@ -24,6 +25,7 @@ mod ogc;
 mod sites;
 pub mod state;
 mod tiles;
+mod timeline;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -48,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/me", get(sites::me))
         // Map page (issue 12): what the page must not copy.
         .route("/api/meta", get(meta::meta))
+        .route("/api/stats/timeline", get(timeline::timeline))
         .route("/ogc", get(ogc::landing))
         .route("/ogc/", get(ogc::landing))
         .route("/ogc/conformance", get(ogc::conformance))
