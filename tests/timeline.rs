@@ -11,12 +11,12 @@ use renewal_map::model::Role;
 use serde_json::Value;
 
 fn last_completed(kind: &Value) -> (usize, u64) {
-    let c = kind["completed"].as_array().unwrap();
+    let c = kind["completed"].as_array().expect("completed series");
     let i = c
         .iter()
         .rposition(|v| !v.is_null())
         .expect("some month has a value");
-    (i, c[i].as_u64().unwrap())
+    (i, c[i].as_u64().expect("a count"))
 }
 
 #[tokio::test]
