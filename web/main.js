@@ -16,6 +16,7 @@ import { findNearest, locate, parksHooks, renderNearest, setPickMode } from './p
 import { forgetToken, renderMine, renderWho, sessionHooks, signIn, signOut, storedToken } from './session.js';
 import { state, view } from './state.js';
 import { loadHistory } from './card.js';
+import { loadTimeline, renderTimeline, wireTimeline } from './chart.js';
 
 const LANG_KEY = 'renewal-map.lang';
 
@@ -47,6 +48,7 @@ function renderAll() {
   renderCard();
   renderExports();
   renderVisible();
+  renderTimeline();
 }
 
 function focusSite(f) {
@@ -135,7 +137,7 @@ function installHooks() {
   parksHooks.showTab = showTab;
   sessionHooks.focusSite = focusSite;
   sessionHooks.renderCard = renderCard;
-  liveHooks.refreshFilters = () => applyFilters();
+  liveHooks.refreshFilters = () => Promise.all([applyFilters(), loadTimeline()]);
   liveHooks.refreshCard = async (id) => {
     const r = await api(`api/sites/${encodeURIComponent(id)}`);
     if (r.ok && state.card?.id === id && !state.card.conflict) {
@@ -152,6 +154,7 @@ async function main() {
   applyI18n();
   installHooks();
   wireUi();
+  wireTimeline();
   // On phones the legend starts folded so it does not cover the map.
   if (window.matchMedia('(max-width: 799px)').matches) $('map-legend').open = false;
   if (residentMode()) {
@@ -172,7 +175,7 @@ async function main() {
   await loadStats();
   renderAll();
   await initMap();
-  await applyFilters();
+  await Promise.all([applyFilters(), loadTimeline()]);
   const token = storedToken();
   if (token) {
     const r = await signIn(token);

@@ -69,8 +69,8 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves the front-end from the web directory for GET and HEAD. Anything else, and anything
-/// not found or not meant to be public (npm manifests, packages other than MapLibre's
-/// distribution), is the JSON 404 of an unknown route.
+/// not found or not meant to be public (npm manifests, packages other than MapLibre's and
+/// uPlot's distributions), is the JSON 404 of an unknown route.
 async fn web_files(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: axum::extract::Request,
@@ -82,7 +82,9 @@ async fn web_files(
         axum::http::Method::GET | axum::http::Method::HEAD
     ) && path.split('/').all(|seg| seg.len() <= 255)
         && (!path.starts_with("/node_modules/")
-            || path.starts_with("/node_modules/maplibre-gl/dist/"))
+            || path.starts_with("/node_modules/maplibre-gl/dist/")
+            // The page's chart library (issue 12).
+            || path.starts_with("/node_modules/uplot/dist/"))
         && !path.ends_with("package.json")
         && !path.ends_with("package-lock.json");
     if !public {

@@ -67,6 +67,25 @@ test('filters drive the figures, the legend counts and the view', async () => {
   await page.close();
 });
 
+test('the progress chart draws the API\'s timeline per kind', async () => {
+  const tl = (await getJson('api/stats/timeline')).body;
+  const page = await openMap(browser.context);
+  await page.waitForFunction(() => window.__chart && document.querySelector('#timeline-chart').dataset.kind);
+  for (const kind of ['compound', 'pocket_park']) {
+    await page.selectOption('#timeline-kind', kind);
+    await page.waitForFunction((k) => document.querySelector('#timeline-chart').dataset.kind === k, kind);
+    const drawn = await page.evaluate(() => window.__chart.data.map((s) => [...s]));
+    const k = tl.kinds.find((x) => x.kind === kind);
+    assert.equal(drawn[0].length, tl.months.length);
+    assert.deepEqual(drawn[1], k.completed, `${kind} completed`);
+    assert.deepEqual(drawn[2], k.planned, `${kind} planned`);
+    assert.ok(drawn[3].every((v) => v === k.target), `${kind} target line`);
+  }
+  assert.ok(await page.$('#timeline-chart canvas'), 'no chart canvas');
+  assertNoProblems(page);
+  await page.close();
+});
+
 test('keyboard: the list of sites in view opens a card, Esc closes it', async () => {
   const page = await openMap(browser.context);
   await page.click('#visible-sites summary');
