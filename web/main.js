@@ -161,10 +161,11 @@ async function main() {
     document.body.classList.add('resident');
     showTab('parks');
   }
-  const [config, tj, meta] = await Promise.all([api('config.json'), api('tiles.json'), api('api/meta')]);
+  const [config, tj, meta, style] = await Promise.all([api('config.json'), api('tiles.json'), api('api/meta'), api('style.json')]);
   state.config = config.ok && config.body ? config.body : {};
-  if (!tj.ok || !meta.ok) {
-    $('map').replaceChildren(el('p', { class: 'error', text: errorText(tj.ok ? meta : tj) }));
+  const failed = [tj, meta, style].find((r) => !r.ok);
+  if (failed) {
+    $('map').replaceChildren(el('p', { class: 'error', text: errorText(failed) }));
     return;
   }
   state.tilejson = tj.body;
@@ -174,7 +175,7 @@ async function main() {
   resetFilters();
   await loadStats();
   renderAll();
-  await initMap();
+  await initMap(style.body);
   await Promise.all([applyFilters(), loadTimeline()]);
   const token = storedToken();
   if (token) {

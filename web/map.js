@@ -1,4 +1,4 @@
-// The MapLibre map: style from layers.js, tile URLs with the filters, hover and selection by
+// The MapLibre map: the server's style (adapted in layers.js), tile URLs with the filters, hover and selection by
 // feature-state, clicks that open a site card, labels in the page's language.
 
 /* global maplibregl */
@@ -6,7 +6,7 @@
 import { api, tileTemplate } from './api.js';
 import { $ } from './dom.js';
 import { lang } from './i18n.js';
-import { buildStyle, KIND_SOURCE_LAYER, SITE_LAYER_IDS } from './layers.js';
+import { adaptStyle, KIND_SOURCE_LAYER, SITE_LAYER_IDS } from './layers.js';
 import { state, view } from './state.js';
 
 const LOCAL_FONTS =
@@ -47,12 +47,12 @@ export function illustrativeLayers() {
   return new Set(Object.entries(g).filter(([, v]) => v).map(([k]) => k));
 }
 
-/** Makes the map; resolves once it has loaded. */
-export function initMap() {
+/** Makes the map from the server's style; resolves once it has loaded. */
+export function initMap(style) {
   const tj = state.tilejson;
   const map = new maplibregl.Map({
     container: 'map',
-    style: buildStyle({ tilejson: tj, tiles: tileUrls(), basemap: state.config.basemap, dashed: illustrativeLayers() }),
+    style: adaptStyle(style, { tiles: tileUrls(), basemap: state.config.basemap }),
     bounds: tj.bounds,
     fitBoundsOptions: { padding: 16 },
     maxZoom: 19,

@@ -13,6 +13,7 @@
 //! | `GET /api/changes?since=` | feed of all changes |
 //! | `GET /api/me` | the token's account and assignment |
 //! | `GET /api/stats/timeline` | completed sites per kind by month against the plan |
+//! | `GET /style.json` | the map page's MapLibre style |
 //! | `GET /api/meta` | labels, palette, allowed moves, limits, provenance for the page |
 //! | `GET /health` | liveness and data generation |
 //! | `GET /` | the web front-end (static files) |
@@ -24,6 +25,7 @@ mod meta;
 mod ogc;
 mod sites;
 pub mod state;
+mod style;
 mod tiles;
 mod timeline;
 
@@ -51,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         // Map page (issue 12): what the page must not copy.
         .route("/api/meta", get(meta::meta))
         .route("/api/stats/timeline", get(timeline::timeline))
+        .route("/style.json", get(style::style_json))
         .route("/ogc", get(ogc::landing))
         .route("/ogc/", get(ogc::landing))
         .route("/ogc/conformance", get(ogc::conformance))
