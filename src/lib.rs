@@ -22,10 +22,11 @@
 //! | [`walk`] | pedestrian network (streets noded, gates of compounds and parks) and shortest walks |
 //! | [`crs`] | GCJ-02 / BD-09 ↔ WGS84 conversions (pure) |
 //! | [`export`] | offline: site lists (CSV, XLSX ledger, GeoJSON), PMTiles and MBTiles |
+//! | [`timeline`] | completed sites over time against the plan's finish dates |
 //! | [`http`] | axum router, handlers, the one error → response mapping |
 //!
 //! Dependencies point one way: `model` ← `load`, `store`, `index` ← `snapshot` ← `tiles`,
-//! `features`, `nearest`, `progress`, `walk` ← `access` ← `http`.
+//! `features`, `nearest`, `progress`, `timeline`, `walk` ← `access` ← `http`.
 
 pub mod access;
 pub mod config;
@@ -44,6 +45,7 @@ pub mod progress;
 pub mod snapshot;
 pub mod store;
 pub mod tiles;
+pub mod timeline;
 pub mod update;
 pub mod walk;
 

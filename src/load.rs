@@ -11,8 +11,8 @@ use geo::{Geodesic, GeodesicArea, Geometry, Length, LineString, Polygon};
 use serde_json::{Map, Value};
 
 use crate::model::{
-    BaseFeature, BaseKind, Compound, Dataset, Date, GeometryBasis, Plan, Programme, RenewalKind,
-    RenewalStatus, Site, SiteDetail, SiteId, SubDistrict, Timestamp,
+    BaseFeature, BaseKind, Compound, Dataset, Date, GeometryBasis, Plan, Programme, Provenance,
+    RenewalKind, RenewalStatus, Site, SiteDetail, SiteId, SubDistrict, Timestamp,
 };
 
 /// The files a data set directory holds.
@@ -29,6 +29,8 @@ pub mod files {
     pub const LANDMARKS: &str = "landmarks.geojson";
     /// Renewal sites.
     pub const SITES: &str = "sites.geojson";
+    /// Seed, counts and provenance (optional).
+    pub const MANIFEST: &str = "manifest.json";
 }
 
 /// Why a data set could not be loaded; always names the file and, where it applies, the feature.
@@ -75,12 +77,26 @@ pub fn load_dataset(dir: &Path) -> Result<Dataset, LoadError> {
         load_base(&landmarks, BaseKind::Landmark, &mut base)?;
     }
     let sites = load_sites(&dir.join(files::SITES), &subdistricts, &plan)?;
+    let provenance = load_provenance(&dir.join(files::MANIFEST))?;
     Ok(Dataset {
         plan,
         subdistricts,
         base,
         sites,
+        provenance,
     })
+}
+
+/// The `provenance` of a data set's manifest; empty when there is no manifest or it says
+/// nothing about provenance (an imported data set may have neither).
+fn load_provenance(file: &Path) -> Result<Provenance, LoadError> {
+    if !file.exists() {
+        return Ok(Provenance::default());
+    }
+    match read_json(file)?.get("provenance") {
+        None => Ok(Provenance::default()),
+        Some(p) => serde_json::from_value(p.clone()).map_err(|e| invalid(file, "provenance", e)),
+    }
 }
 
 fn read_json(file: &Path) -> Result<Value, LoadError> {

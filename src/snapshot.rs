@@ -79,6 +79,8 @@ pub struct Fixed {
     pub by_id: HashMap<SiteId, usize>,
     /// Bounds of the whole data set in WGS84 degrees: west, south, east, north.
     pub lnglat_bounds: [f64; 4],
+    /// What each layer and field of the data set is worth (from its manifest).
+    pub provenance: crate::model::Provenance,
 }
 
 /// One consistent version of the data: indexed geometry plus the current state of every site.
@@ -107,6 +109,7 @@ impl Snapshot {
             subdistricts,
             base,
             sites,
+            provenance,
         } = dataset;
         let base_shapes = Shapes::build(base.iter().map(|b| &b.geometry));
         let (site_shapes, park_positions, park_index, site_anchors, by_id) = site_parts(&sites);
@@ -128,6 +131,7 @@ impl Snapshot {
                 site_anchors,
                 by_id,
                 lnglat_bounds,
+                provenance,
             }),
             sites: Arc::new(sites.into_iter().map(Arc::new).collect()),
             changes: Arc::new(Vec::new()),
@@ -152,6 +156,7 @@ impl Snapshot {
                 site_anchors,
                 by_id,
                 lnglat_bounds: self.fixed.lnglat_bounds,
+                provenance: self.fixed.provenance.clone(),
             }),
             sites: Arc::new(sites.into_iter().map(Arc::new).collect()),
             changes: Arc::new(Vec::new()),

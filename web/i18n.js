@@ -1,5 +1,6 @@
 // Words of the page in simplified Chinese (default) and English. Numbers are never here:
-// every number on the page comes from an API answer and is only formatted.
+// every number on the page comes from an API answer and is only formatted. Status, kind and
+// budget-line labels and place names come from GET /api/meta (setMeta).
 
 const STRINGS = {
   zh: {
@@ -20,7 +21,6 @@ const STRINGS = {
     loading: '加载中…',
     legend: '图例',
     legend_late: '逾期（超过计划完工日期未完成）',
-    legend_progress: '颜色越深，进度越高',
     filter_kind: '类型',
     filter_status: '状态',
     filter_subdistrict: '街道',
@@ -40,7 +40,6 @@ const STRINGS = {
     late: '逾期',
     mean_progress: '平均进度',
     park_access: '口袋公园覆盖',
-    within_m: '步行 {r} 米内',
     compounds_share: '小区',
     households_share: '户数',
     open_parks: '已开放公园',
@@ -53,7 +52,7 @@ const STRINGS = {
     parks_opens: '预计 {d} 开放',
     parks_none: '附近没有已开放的公园',
     parks_geo_failed: '无法获取位置：{m}。请在地图上点选。',
-    distance: '距离',
+    distance: '直线距离',
     mine_search: '按名称搜索',
     mine_none: '没有匹配的工地',
     mine_sign_in: '登录后查看本班组负责的工地。',
@@ -106,6 +105,46 @@ const STRINGS = {
     network_error: '网络错误',
     programme_construction: '建设类',
     programme_maintenance: '维护类',
+    straight_line: '直线距离',
+    notice_title: '数据说明',
+    basis_illustrative: '示意',
+    basis_estimated: '估计',
+    basis_imported: '导入',
+    basis_real: '实际',
+    card_basis: '数据依据',
+    card_basis_geometry: '图形',
+    legend_toggle: '图例',
+    legend_shown: '当前显示',
+    legend_late_ring: '逾期：黑色虚线外圈',
+    legend_progress_label: '进度见标签和卡片（不以深浅表示）',
+    legend_boundary_illustrative: '示意街道边界（虚线）',
+    selection_title: '筛选结果',
+    selection_sites: '显示工地',
+    selection_done: '已完成',
+    selection_late: '逾期',
+    selection_investment: '投资（万元）',
+    zoom_to_selection: '缩放到筛选结果',
+    visible_sites: '地图上的工地',
+    visible_none: '当前视野内没有工地',
+    parks_late: '逾期：原计划 {d} 开放',
+    parks_open_since: '已开放（状态更新于 {d}）',
+    park_size: '面积',
+    navigate: '导航',
+    nav_amap: '高德地图',
+    nav_baidu: '百度地图',
+    resident_card_hint: '到公园的直线距离，实际步行路线可能更长。',
+    updated_now: '刚刚更新',
+    live_label: '实时',
+    export_csv: '导出 CSV',
+    export_xlsx: '导出 Excel',
+    print: '打印报告',
+    as_of_label: '查看日期',
+    as_of_now: '现在',
+    timeline_title: '完成进度随时间',
+    timeline_target: '目标',
+    timeline_done: '已完成',
+    print_date: '打印日期',
+    within_m: '直线 {r} 米内',
   },
   en: {
     title: 'Huanggu urban renewal map',
@@ -125,7 +164,6 @@ const STRINGS = {
     loading: 'Loading…',
     legend: 'Legend',
     legend_late: 'Late (past planned finish, not done)',
-    legend_progress: 'Darker means further along',
     filter_kind: 'Kind',
     filter_status: 'Status',
     filter_subdistrict: 'Sub-district',
@@ -145,7 +183,6 @@ const STRINGS = {
     late: 'late',
     mean_progress: 'mean progress',
     park_access: 'Pocket park access',
-    within_m: 'within {r} m walk',
     compounds_share: 'compounds',
     households_share: 'households',
     open_parks: 'open parks',
@@ -158,7 +195,7 @@ const STRINGS = {
     parks_opens: 'opens {d}',
     parks_none: 'No open park nearby',
     parks_geo_failed: 'Could not get your location: {m}. Pick a place on the map.',
-    distance: 'distance',
+    distance: 'straight-line distance',
     mine_search: 'Search by name',
     mine_none: 'No matching site',
     mine_sign_in: 'Sign in to see the sites of your team.',
@@ -211,28 +248,56 @@ const STRINGS = {
     network_error: 'Network error',
     programme_construction: 'Construction',
     programme_maintenance: 'Maintenance',
+    straight_line: 'straight-line',
+    notice_title: 'About this data',
+    basis_illustrative: 'illustrative',
+    basis_estimated: 'estimated',
+    basis_imported: 'imported',
+    basis_real: 'real',
+    card_basis: 'Basis of these figures',
+    card_basis_geometry: 'shape',
+    legend_toggle: 'Legend',
+    legend_shown: 'shown',
+    legend_late_ring: 'Late: dashed black ring',
+    legend_progress_label: 'Progress is in labels and the card (not shading)',
+    legend_boundary_illustrative: 'Illustrative sub-district boundary (dashed)',
+    selection_title: 'Selection',
+    selection_sites: 'Sites shown',
+    selection_done: 'Done',
+    selection_late: 'Late',
+    selection_investment: 'Investment (10k CNY)',
+    zoom_to_selection: 'Zoom to selection',
+    visible_sites: 'Sites on the map',
+    visible_none: 'No site in view',
+    parks_late: 'Late: was to open {d}',
+    parks_open_since: 'Open (status updated {d})',
+    park_size: 'Size',
+    navigate: 'Directions',
+    nav_amap: 'AMap',
+    nav_baidu: 'Baidu Maps',
+    resident_card_hint: 'Straight-line distance to the park; the walk may be longer.',
+    updated_now: 'updated just now',
+    live_label: 'live',
+    export_csv: 'Export CSV',
+    export_xlsx: 'Export Excel',
+    print: 'Print report',
+    as_of_label: 'Show as of',
+    as_of_now: 'now',
+    timeline_title: 'Completed over time',
+    timeline_target: 'target',
+    timeline_done: 'done',
+    print_date: 'Printed',
+    within_m: 'within {r} m (straight line)',
   },
 };
 
-const STATUS = {
-  planned: ['计划', 'Planned'],
-  design: ['设计', 'Design'],
-  tendering: ['招标', 'Tendering'],
-  under_construction: ['施工中', 'Under construction'],
-  completed: ['已完工', 'Completed'],
-  accepted: ['已验收', 'Accepted'],
-  suspended: ['暂停', 'Suspended'],
-};
+/** Labels and place names from GET /api/meta (the server owns them; nothing is copied here). */
+let meta = null;
 
-const KIND = {
-  compound: ['老旧小区', 'Old compound'],
-  pocket_park: ['口袋公园', 'Pocket park'],
-  plaza: ['广场', 'Plaza'],
-  road: ['道路', 'Road'],
-  road_opening: ['打通道路', 'Road opening'],
-  logistics_road: ['物流通道', 'Logistics road'],
-  alley: ['背街小巷', 'Alley'],
-};
+/** Installs the answer of GET /api/meta. */
+export function setMeta(m) {
+  meta = m;
+}
 
 let current = 'zh';
 
@@ -253,14 +318,49 @@ export function t(key, vars = {}) {
   return s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
 }
 
-/** Label of a renewal status; unknown statuses are shown as sent. */
-export function statusLabel(s) {
-  return STATUS[s]?.[current === 'en' ? 1 : 0] ?? String(s);
+function label(list, id) {
+  const item = list?.find((x) => x.id === id);
+  return item ? item.label[current] ?? item.label.zh : String(id ?? '–');
 }
 
-/** Label of a kind of site. */
+/** Label of a renewal status (from the server); unknown statuses are shown as sent. */
+export function statusLabel(s) {
+  return label(meta?.statuses, s);
+}
+
+/** Label of a kind of site (from the server). */
 export function kindLabel(k) {
-  return KIND[k]?.[current === 'en' ? 1 : 0] ?? String(k);
+  return label(meta?.kinds, k);
+}
+
+/** Label of a budget line (from the server). */
+export function programmeLabel(p) {
+  return label(meta?.programmes, p);
+}
+
+/**
+ * A place name in the page's language: sub-districts and the district by their English name
+ * from the data set; any other name as it is.
+ */
+export function placeName(name) {
+  if (current !== 'en' || !meta || name == null) return name ?? '–';
+  if (name === meta.district?.name) return meta.district.name_en ?? name;
+  const sub = meta.subdistricts?.find((s) => s.name === name || s.code === name);
+  return sub?.name_en ?? name;
+}
+
+/** The data set's notice in the page's language, or null when it has none. */
+export function notice() {
+  const n = meta?.provenance?.notice;
+  return n ? n[current] ?? n.zh : null;
+}
+
+/** Formats an ISO date (YYYY-MM-DD) for the current language. */
+export function date(iso) {
+  if (!iso) return '–';
+  const d = new Date(`${String(iso).slice(0, 10)}T00:00:00Z`);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return new Intl.DateTimeFormat(current === 'en' ? 'en-GB' : 'zh-CN', { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
 }
 
 /** Formats a number from an API answer for the current language. */
@@ -272,4 +372,9 @@ export function num(v, digits = 1) {
 /** Formats a distance in metres from an API answer. */
 export function metres(v) {
   return current === 'en' ? `${num(v, 0)} m` : `${num(v, 0)} 米`;
+}
+
+/** A straight-line distance, labelled as such (there is no walking network yet). */
+export function straightLine(v) {
+  return `${t('straight_line')} ${metres(v)}`;
 }

@@ -9,6 +9,7 @@
 
 mod geometry;
 mod layout;
+mod manifest;
 mod rng;
 mod schedule;
 mod sites;
@@ -27,7 +28,7 @@ pub use schedule::REFERENCE_DATE;
 use sites::Shape;
 
 /// Version string written to the manifest; bump when the output for a given seed changes.
-pub const GENERATOR_VERSION: &str = "renewal-map-generate/1";
+pub const GENERATOR_VERSION: &str = "renewal-map-generate/2";
 
 /// The files written to [`GenerateOptions::out`].
 pub const OUTPUT_FILES: [&str; 7] = [
@@ -193,6 +194,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
             "sites.geojson": summary.sites,
         },
         "sites_by_kind": by_kind,
+        "provenance": serde_json::to_value(manifest::provenance(opts.scale)).unwrap_or_default(),
     });
     write_json(&opts.out.join("manifest.json"), &manifest)?;
     Ok(summary)
@@ -382,6 +384,11 @@ impl Output {
     fn add_landmarks(&mut self, src: &sources::Sources, region: &Region) {
         for a in &src.anchors {
             let Some(p) = a.position else { continue };
+            // Computed or attribute points (the polygon centroid, AMap's `center`) are
+            // reference points, not places: they are not drawn.
+            if a.kind == "admin" {
+                continue;
+            }
             let basis = if a.basis == "estimate" {
                 "estimated"
             } else {

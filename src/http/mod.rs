@@ -18,6 +18,9 @@
 //! | `GET /api/sites/{id}/versions/{v}` | one stored version of a site, retired ones too |
 //! | `POST/PUT/PATCH/DELETE /ogc/collections/{c}/items…` | OGC API – Features Part 4 (planners) |
 //! | `GET /api/export/sites.{csv,xlsx,geojson}` | every site passing the items filters |
+//! | `GET /api/stats/timeline` | completed sites per kind by month against the plan |
+//! | `GET /style.json` | the map page's MapLibre style |
+//! | `GET /api/meta` | labels, palette, allowed moves, limits, provenance for the page |
 //! | `GET /health` | liveness and data generation |
 //! | `GET /` | the web front-end (static files) |
 
@@ -28,6 +31,7 @@ pub mod error;
 mod events;
 mod export;
 mod extract;
+mod meta;
 mod ogc;
 mod ogc_write;
 pub mod security;
@@ -35,8 +39,10 @@ pub mod server;
 mod sites;
 pub mod state;
 pub mod static_files;
+mod style;
 pub mod throttle;
 mod tiles;
+mod timeline;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -73,6 +79,10 @@ pub fn app(state: AppState) -> Router {
         // Park access (issue 14).
         .route("/api/access", get(access::access))
         .route("/api/access/next-parks", get(access::next))
+        // Map page (issue 12): what the page must not copy.
+        .route("/api/meta", get(meta::meta))
+        .route("/api/stats/timeline", get(timeline::timeline))
+        .route("/style.json", get(style::style_json))
         .route("/ogc", get(ogc::landing))
         .route("/ogc/", get(ogc::landing))
         .route("/ogc/conformance", get(ogc::conformance))

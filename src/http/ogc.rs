@@ -75,8 +75,15 @@ pub(super) async fn conformance(params: Params) -> Result<Json<Value>, ApiError>
 }
 
 fn collection_json(state: &AppState, base: &str, c: Collection) -> Value {
-    let [w, s, e, n] = state.current().fixed.lnglat_bounds;
+    let snap = state.current();
+    let [w, s, e, n] = snap.fixed.lnglat_bounds;
+    // Site collections share the provenance of the data set's `sites` layer.
+    let data_layer = match c.id() {
+        "roads" | "compounds" | "parks" | "plazas" => "sites",
+        id => id,
+    };
     json!({
+        "provenance": snap.fixed.provenance.layer(data_layer),
         "id": c.id(),
         "title": c.title(),
         "itemType": "feature",

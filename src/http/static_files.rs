@@ -8,7 +8,8 @@
 //! - a file of the page itself, anywhere under the web directory but outside `node_modules/`,
 //!   with a web extension ([`PAGE_EXTENSIONS`]), except npm's `package.json` and
 //!   `package-lock.json`;
-//! - anything under `node_modules/maplibre-gl/dist/` (the map library, served by us).
+//! - anything under `node_modules/maplibre-gl/dist/` and `node_modules/uplot/dist/` (the map
+//!   and chart libraries, served by us).
 //!
 //! The file is then served by path (tower-http's `ServeFile`), so no spelling of the request
 //! can reach another file, and nothing is ever redirected (so no protocol-relative
@@ -54,7 +55,15 @@ pub const PAGE_EXTENSIONS: &[&str] = &[
 /// The public prefix of MapLibre's distribution.
 pub const MAPLIBRE_DIST: &str = "node_modules/maplibre-gl/dist/";
 
-/// `Cache-Control` of MapLibre's files.
+/// The public prefix of uPlot's distribution (the page's chart library).
+pub const UPLOT_DIST: &str = "node_modules/uplot/dist/";
+
+/// Whether `path` lies in a pinned npm distribution served to the page.
+fn in_vendor_dist(path: &str) -> bool {
+    path.starts_with(MAPLIBRE_DIST) || path.starts_with(UPLOT_DIST)
+}
+
+/// `Cache-Control` of MapLibre's and uPlot's files.
 pub const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// `Cache-Control` of the page's own files.
@@ -91,7 +100,7 @@ pub fn public_path(raw: &str) -> Option<String> {
         return Some("index.html".to_owned());
     }
     let path = segments.join("/");
-    if path.starts_with(MAPLIBRE_DIST) {
+    if in_vendor_dist(&path) {
         return Some(path);
     }
     let name = segments.last()?;
@@ -112,7 +121,7 @@ pub(super) async fn web_files(State(state): State<AppState>, req: Request) -> Re
     let Some(path) = public_path(req.uri().path()) else {
         return super::unknown_route().await.into_response();
     };
-    let cache = if path.starts_with(MAPLIBRE_DIST) {
+    let cache = if in_vendor_dist(&path) {
         CACHE_IMMUTABLE
     } else {
         CACHE_REVALIDATE

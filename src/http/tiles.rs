@@ -196,7 +196,13 @@ pub(super) async fn tilejson(
                     Value::Object(f)
                 }
             };
-            json!({"id": id, "description": description, "minzoom": 0, "maxzoom": MAX_ZOOM, "fields": fields})
+            // What the layer's geometry and fields are worth, from the data set's manifest.
+            let data_layer = match *id {
+                "district" | "subdistricts" | "streets" | "landmarks" => id,
+                _ => "sites",
+            };
+            let provenance = snap.fixed.provenance.layer(data_layer);
+            json!({"id": id, "description": description, "minzoom": 0, "maxzoom": MAX_ZOOM, "fields": fields, "provenance": provenance})
         })
         .collect();
     let body = json!({
@@ -212,6 +218,8 @@ pub(super) async fn tilejson(
         "bounds": [w, s, e, n],
         "center": [(w + e) / 2.0, (s + n) / 2.0, 12],
         "vector_layers": layers,
+        "illustrative": snap.fixed.provenance.has_illustrative(),
+        "notice": snap.fixed.provenance.notice,
     });
     Ok(super::as_of::json_response(
         &view,

@@ -6,12 +6,14 @@
 mod access;
 mod date;
 mod filter;
+mod provenance;
 mod site;
 mod transition;
 
 pub use access::{Account, Role};
 pub use date::{Date, Timestamp};
 pub use filter::SiteFilter;
+pub use provenance::{Basis, FieldProvenance, LayerProvenance, Notice, Provenance};
 pub use site::{
     BaseFeature, BaseKind, Compound, GeometryBasis, Plan, Programme, ProgrammeTarget, RenewalKind,
     RenewalStatus, Site, SiteDetail, SiteId, SubDistrict, UnknownName,
@@ -31,4 +33,6 @@ pub struct Dataset {
     pub base: Vec<BaseFeature>,
     /// The renewal sites, in file order.
     pub sites: Vec<Site>,
+    /// What each layer and field is worth (from `manifest.json`; empty when absent).
+    pub provenance: Provenance,
 }

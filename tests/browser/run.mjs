@@ -119,6 +119,11 @@ try {
     FIELD_TOKEN_2: field2.token ?? '',
     PLANNER_TOKEN: planner.token ?? '',
     ADMIN_TOKEN: admin.token ?? '',
+    // For scenarios that start a second server over a changed copy of the data (server.mjs).
+    RENEWAL_MAP_BIN: bin,
+    RENEWAL_MAP_DATA_COPY: dataDir,
+    RENEWAL_MAP_WEB: webDir,
+    TODAY: today,
   };
   const only = process.argv.slice(2);
   const args = ['--test', '--test-concurrency=1', ...(only.length ? only.map((f) => path.resolve(f)) : files)];

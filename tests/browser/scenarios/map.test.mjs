@@ -179,9 +179,17 @@ test('pocket parks near a tapped point are listed in distance order and drawn', 
   assert.ok(answer.body.features.every((f) => f.properties.open));
   // The distance shown is the API's, in metres.
   assert.ok(items[0].text.includes(`${Math.round(answer.body.features[0].properties.distance_m).toLocaleString('zh-CN')} 米`), items[0].text);
-  // Parks being built are marked as such, with their opening date.
-  for (const li of await page.$$eval('#parks-building li', (lis) => lis.map((l) => l.textContent))) {
-    assert.match(li, /预计 \d{4}-\d{2}-\d{2} 开放/);
+  // Parks being built are marked as such, with their opening date; late ones (the planned
+  // opening before the server's today) say 逾期 with the date.
+  const today = (await getJson('api/meta')).body.today;
+  for (const li of await page.$$eval('#parks-building li', (lis) => lis.map((l) => ({ text: l.textContent, late: l.dataset.late })))) {
+    const opens = li.text.match(/(\d{4}-\d{2}-\d{2})/)?.[1];
+    assert.ok(opens, li.text);
+    if (opens < today) {
+      assert.equal(li.late, 'true', li.text);
+      assert.match(li.text, /逾期：原计划 \d{4}-\d{2}-\d{2} 开放/);
+    } else assert.match(li.text, /预计 \d{4}-\d{2}-\d{2} 开放/);
+    assert.match(li.text, /直线距离/);
   }
   const drawn = await rendered(page, 'nearest-fill');
   assert.ok(drawn.length >= items.length, `${drawn.length} nearest parks drawn for ${items.length} listed`);
