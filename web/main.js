@@ -139,6 +139,9 @@ function installHooks() {
   sessionHooks.renderCard = renderCard;
   liveHooks.refreshFilters = () => Promise.all([applyFilters(), loadTimeline()]);
   liveHooks.refreshCard = async (id) => {
+    // An open update form keeps the version it was made against: refreshing it under the
+    // user would rebase their edit silently; the submit's 412 shows both changes instead.
+    if (document.getElementById('update-form')) return;
     const r = await api(`api/sites/${encodeURIComponent(id)}`);
     if (r.ok && state.card?.id === id && !state.card.conflict) {
       state.card.feature = r.body;

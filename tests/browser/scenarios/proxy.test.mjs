@@ -17,6 +17,8 @@ const PAGE = 40;
 let browser;
 let proxy;
 let proxyBase;
+/** Requests the proxy has open upstream (the page's event stream never ends by itself). */
+const upstream = new Set();
 
 before(async () => {
   browser = await launch();
@@ -32,7 +34,9 @@ before(async () => {
       res.writeHead(r.statusCode, r.headers);
       r.pipe(res);
     });
-    up.on('error', () => res.writeHead(502).end());
+    upstream.add(up);
+    up.on('close', () => upstream.delete(up));
+    up.on('error', () => res.headersSent ? res.destroy() : res.writeHead(502).end());
     req.pipe(up);
   });
   await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
@@ -40,6 +44,9 @@ before(async () => {
 });
 after(async () => {
   await browser?.close();
+  // The page's event stream through the proxy never ends by itself: cut it.
+  for (const up of upstream) up.destroy();
+  proxy?.closeAllConnections();
   await new Promise((r) => (proxy ? proxy.close(r) : r()));
 });
 
