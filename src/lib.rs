@@ -14,15 +14,20 @@
 //! | [`store`] | SQLite: current site state, accounts and tokens, audit trail, migrations |
 //! | [`tiles`] | tile grid math, clipping, MVT encoding |
 //! | [`features`] | GeoJSON features and OGC API collections |
+//! | [`queryables`] | typed fields of each collection: JSON Schema, queryables |
+//! | [`temporal`] | RFC 3339 instants and intervals of OGC `datetime` |
+//! | [`filter_cql`] | CQL2 filters (text and JSON), checked and evaluated in memory |
 //! | [`nearest`] | pocket parks nearest a point, by geodesic distance |
 //! | [`progress`] | progress figures against the plan |
 //! | [`http`] | axum router, handlers, the one error → response mapping |
+//! | [`telemetry`] | log set-up: `RUST_LOG`, text or JSON lines, colour only on a terminal |
 //!
 //! Dependencies point one way: `model` ← `load`, `store`, `index` ← `snapshot` ← `tiles`,
 //! `features`, `nearest`, `progress` ← `http`.
 
 pub mod config;
 pub mod features;
+pub mod filter_cql;
 pub mod generate;
 pub mod http;
 pub mod index;
@@ -31,8 +36,11 @@ pub mod mercator;
 pub mod model;
 pub mod nearest;
 pub mod progress;
+pub mod queryables;
 pub mod snapshot;
 pub mod store;
+pub mod telemetry;
+pub mod temporal;
 pub mod tiles;
 
 pub use http::{AppState, app};

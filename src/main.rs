@@ -20,6 +20,9 @@ use renewal_map::{AppState, app, load};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text or json (filter them with RUST_LOG, default info).
+    #[arg(long, global = true, default_value = "text")]
+    log_format: renewal_map::telemetry::LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -41,6 +44,8 @@ enum Command {
         /// Memory for cached tiles in MiB (0 turns the cache off).
         #[arg(long, default_value_t = 64)]
         tile_cache_mb: usize,
+        #[command(flatten)]
+        web_access: WebAccessArgs,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -69,6 +74,36 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// Who may reach the API from where: CORS origins and trusted proxies.
+#[derive(clap::Args)]
+struct WebAccessArgs {
+    /// Origin (scheme://host[:port]) whose pages may read the API; repeat for more. Default: any.
+    #[arg(long = "cors-read-origin")]
+    cors_read_origins: Vec<String>,
+    /// Origin whose pages may also write; repeat for more. Default: none.
+    #[arg(long = "cors-write-origin")]
+    cors_write_origins: Vec<String>,
+    /// Address or CIDR block of a reverse proxy whose Forwarded / X-Forwarded-* headers are
+    /// believed; repeat or comma-separate for more.
+    #[arg(long = "trusted-proxy", value_delimiter = ',')]
+    trusted_proxies: Vec<String>,
+}
+
+impl WebAccessArgs {
+    /// The trusted proxies as networks; a bare address is a one-address network.
+    fn proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                let p = p.trim();
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("--trusted-proxy {p:?} is not an address or CIDR block"))
+            })
+            .collect()
+    }
 }
 
 /// Where the store is.
@@ -128,12 +163,8 @@ enum TokenCommand {
 }
 
 fn main() -> ExitCode {
-    // Logs go to stderr, so that stdout carries only results (a new token, a list).
-    tracing_subscriber::fmt()
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    renewal_map::telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Serve {
             data,
@@ -141,18 +172,24 @@ fn main() -> ExitCode {
             web,
             today,
             tile_cache_mb,
+            web_access,
             db,
-        } => serve(
-            Config {
-                data_dir: data,
-                bind,
-                web_dir: web,
-                today,
-                tile_cache_bytes: tile_cache_mb.saturating_mul(1024 * 1024),
-                ..Config::default()
-            },
-            &db,
-        ),
+        } => web_access.proxies().and_then(|trusted_proxies| {
+            serve(
+                Config {
+                    data_dir: data,
+                    bind,
+                    web_dir: web,
+                    today,
+                    tile_cache_bytes: tile_cache_mb.saturating_mul(1024 * 1024),
+                    cors_read_origins: web_access.cors_read_origins,
+                    cors_write_origins: web_access.cors_write_origins,
+                    trusted_proxies,
+                    ..Config::default()
+                },
+                &db,
+            )
+        }),
         Command::Token { command, data, db } => token(command, &data, &db),
         Command::Generate {
             seed,
