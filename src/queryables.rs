@@ -210,10 +210,9 @@ fn type_schema(f: &Field) -> Value {
         s["minimum"] = json!(0);
         s["maximum"] = json!(100);
     }
-    if f.nullable
-        && let Some(t) = s.get("type").cloned()
-    {
-        s["type"] = json!([t, "null"]);
+    // One type, not `[type, "null"]`: GDAL up to 3.6 reads only a string `type`.
+    if f.nullable {
+        s["nullable"] = json!(true);
     }
     s["title"] = json!(f.title);
     s
@@ -262,14 +261,35 @@ pub fn json_schema(c: Collection, kind: SchemaKind, id: &str) -> Value {
         }
         props.insert(f.name.into(), s);
     }
-    json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": id,
-        "type": "object",
-        "title": c.title(),
-        "properties": props,
-        "additionalProperties": kind == SchemaKind::Schema,
-    })
+    match kind {
+        SchemaKind::Queryables => json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": id,
+            "type": "object",
+            "title": c.title(),
+            "properties": props,
+            "additionalProperties": false,
+        }),
+        // The schema of a GeoJSON Feature, fields under `properties`: the shape GDAL's OGC
+        // API driver reads from the `describedby` link to type every field.
+        SchemaKind::Schema => {
+            let geometry = props.remove("geometry").unwrap_or(Value::Null);
+            let fid = props.remove("id").unwrap_or(Value::Null);
+            json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$id": id,
+                "type": "object",
+                "title": c.title(),
+                "required": ["type", "geometry", "properties"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["Feature"]},
+                    "id": fid,
+                    "geometry": geometry,
+                    "properties": {"type": "object", "properties": props},
+                },
+            })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -303,7 +323,8 @@ mod tests {
         assert_eq!(p["updated_at"]["format"], "date-time");
         assert_eq!(p["updated_at"]["x-ogc-role"], "primary-instant");
         assert_eq!(p["late"]["type"], "boolean");
-        assert_eq!(p["open"]["type"], json!(["boolean", "null"]));
+        assert_eq!(p["open"]["type"], "boolean");
+        assert_eq!(p["open"]["nullable"], true);
         assert_eq!(p["geometry"]["format"], "geometry-point");
         assert_eq!(s["additionalProperties"], false);
     }

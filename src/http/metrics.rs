@@ -84,7 +84,7 @@ pub async fn track(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+        .map_or_else(|| "unmatched".to_owned(), |m| route_label(m.as_str()));
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     let labels = [
@@ -99,6 +99,12 @@ pub async fn track(req: Request, next: Next) -> Response {
         metrics::counter!("writes_total", "route" => route, "status" => status).increment(1);
     }
     resp
+}
+
+/// A route pattern as a label value, `{name}` written `:name` (braces inside label values
+/// are valid, but some scrapers' parsers drop such lines).
+fn route_label(pattern: &str) -> String {
+    pattern.replace('{', ":").replace('}', "")
 }
 
 /// Records a tile served: the cache outcome, its bytes and, for a miss, the time taken.
