@@ -23,13 +23,15 @@ pub enum FilterLang {
 }
 
 impl FilterLang {
-    /// Every `filter-lang` value accepted, as the API lists them.
-    pub const NAMES: [&'static str; 2] = ["cql2-text", "cql2-json"];
+    /// Every `filter-lang` value accepted, as the API lists them. `cql-text` is the pre-1.0
+    /// name of `cql2-text`: GDAL up to 3.6 sends `-where` as a filter only to servers that
+    /// list it (otherwise it turns date comparisons into `datetime`).
+    pub const NAMES: [&'static str; 3] = ["cql2-text", "cql2-json", "cql-text"];
 
     /// The language named by `filter-lang`; `None` for other names.
     pub fn from_name(name: &str) -> Option<FilterLang> {
         match name {
-            "cql2-text" => Some(FilterLang::Text),
+            "cql2-text" | "cql-text" => Some(FilterLang::Text),
             "cql2-json" => Some(FilterLang::Json),
             _ => None,
         }

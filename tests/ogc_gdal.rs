@@ -85,7 +85,7 @@ async fn gdal_where_on_dates_booleans_and_statuses() {
         config,
     )))
     .await;
-    let finish: Date = "2026-06-30".parse().unwrap();
+    let finish: Date = "2026-08-20".parse().unwrap();
     let want_finish = snap
         .sites
         .iter()
@@ -108,8 +108,8 @@ async fn gdal_where_on_dates_booleans_and_statuses() {
     );
     let got = tokio::task::spawn_blocking(move || {
         [
-            ogr2ogr(addr, "sites", "planned_finish = '2026-06-30'"),
-            ogr2ogr(addr, "sites", "planned_finish > '2026-06-30'"),
+            ogr2ogr(addr, "sites", "planned_finish = '2026-08-20'"),
+            ogr2ogr(addr, "sites", "planned_finish > '2026-08-20'"),
             ogr2ogr(addr, "sites", "late = 1"),
             ogr2ogr(addr, "parks", "status = 'completed'"),
         ]
@@ -120,14 +120,14 @@ async fn gdal_where_on_dates_booleans_and_statuses() {
     assert_eq!(
         finish_eq.len(),
         want_finish,
-        "planned_finish = '2026-06-30'"
+        "planned_finish = '2026-08-20'"
     );
     assert!(
         finish_eq
             .iter()
-            .all(|f| f["properties"]["planned_finish"] == "2026-06-30")
+            .all(|f| f["properties"]["planned_finish"] == "2026-08-20")
     );
-    assert_eq!(finish_gt.len(), want_after, "planned_finish > '2026-06-30'");
+    assert_eq!(finish_gt.len(), want_after, "planned_finish > '2026-08-20'");
     assert_eq!(late.len(), want_late, "late = 1");
     assert!(late.iter().all(|f| f["properties"]["late"] == true));
     assert_eq!(done.len(), want_parks_done, "status = 'completed'");
