@@ -72,6 +72,17 @@ pub struct Config {
     pub limits: Limits,
     /// Connection timeouts and limits of the HTTP server.
     pub server: ServerLimits,
+    /// Browser origins whose pages may read the API (CORS), e.g. `https://maps.example.org`;
+    /// empty (the default) lets any origin read. Change it to keep other sites' pages out.
+    pub cors_read_origins: Vec<String>,
+    /// Browser origins whose pages may write (PATCH, POST, PUT, DELETE); empty (the default)
+    /// lets no page on another origin write. The map page served by this service is
+    /// same-origin and needs no entry.
+    pub cors_write_origins: Vec<String>,
+    /// Peers (addresses or CIDR blocks) whose `Forwarded` / `X-Forwarded-Host|Proto|Prefix`
+    /// headers are believed when links are built; empty (the default) believes none. Set it
+    /// to the reverse proxy's address.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Timeouts and limits of the serve loop (connections, not requests). Each has a `serve` flag
@@ -135,6 +146,9 @@ impl Default for Config {
             pocket_park_area_m2: (200.0, 20_000.0),
             limits: Limits::default(),
             server: ServerLimits::default(),
+            cors_read_origins: Vec::new(),
+            cors_write_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -148,6 +162,25 @@ pub enum ConfigError {
     /// A limit is zero or inconsistent.
     #[error("invalid limit: {0}")]
     Limit(&'static str),
+    /// A CORS origin that is not `scheme://host[:port]`.
+    #[error(
+        "invalid CORS origin {0:?}: write scheme://host[:port], without a path or trailing slash"
+    )]
+    Origin(String),
+}
+
+/// Whether `o` is a serialised origin: `http(s)://host[:port]`, nothing after.
+fn valid_origin(o: &str) -> bool {
+    let Some(rest) = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
 impl Config {
@@ -172,6 +205,15 @@ impl Config {
             return Err(ConfigError::Limit(
                 "pocket_park_area_m2 must satisfy 0 <= min <= max",
             ));
+        }
+        for origin in self
+            .cors_read_origins
+            .iter()
+            .chain(&self.cors_write_origins)
+        {
+            if !valid_origin(origin) {
+                return Err(ConfigError::Origin(origin.clone()));
+            }
         }
         if l.max_body_bytes < 256 {
             return Err(ConfigError::Limit("max_body_bytes must be at least 256"));

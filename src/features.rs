@@ -4,14 +4,18 @@
 use geo::{BoundingRect, Geometry, Intersects, Rect};
 use serde_json::{Map, Value, json};
 
-use crate::mercator::{MercRect, project};
-use crate::model::{BaseFeature, BaseKind, Date, RenewalKind, Site, SiteFilter, Timestamp};
+use crate::filter_cql::CqlFilter;
+use crate::mercator::{MercRect, project, unproject};
+use crate::model::{BaseFeature, BaseKind, Date, RenewalKind, Site, SiteFilter};
+use crate::queryables::DATETIME_PROPERTY;
 use crate::snapshot::Snapshot;
+use crate::temporal::{Instant, Interval};
 
-/// A feature collection served by the OGC API.
+/// A feature collection served by the OGC API. Each has one geometry type: `sites` serves every
+/// site at its label point, the per-kind collections their real geometry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Collection {
-    /// Every renewal site.
+    /// Every renewal site, at its label point.
     Sites,
     /// Renewed roads, opened sections, the logistics road and alleys.
     Roads,
@@ -120,9 +124,11 @@ pub struct ItemsQuery {
     pub bbox: Option<[f64; 4]>,
     /// Site filter (ignored by base-map collections).
     pub filter: SiteFilter,
-    /// Only sites last updated within this closed interval (OGC `datetime`); `None` ends are
-    /// open. Base-map features have no time and are not filtered.
-    pub updated: Option<(Option<Timestamp>, Option<Timestamp>)>,
+    /// Only sites last updated ([`DATETIME_PROPERTY`]) within this interval (OGC
+    /// `datetime`). Base-map features have no time and are not filtered.
+    pub updated: Option<Interval>,
+    /// A CQL2 filter the rendered features must pass.
+    pub cql: Option<CqlFilter>,
     /// Page size.
     pub limit: usize,
     /// Features to skip.
@@ -151,74 +157,170 @@ pub fn items(snap: &Snapshot, coll: Collection, q: &ItemsQuery, today: Date) -> 
                 max_x: x1,
                 max_y: y1,
             };
-            let geoms: Vec<&Geometry<f64>> = if coll.holds_sites() {
-                snap.sites.iter().map(|s| &s.geometry).collect()
-            } else {
-                snap.fixed.base.iter().map(|b| &b.geometry).collect()
-            };
             let shapes_index = if coll.holds_sites() {
                 &snap.fixed.site_shapes.index
             } else {
                 &snap.fixed.base_shapes.index
             };
+            // A label point lies within its site's bounds, so the index of site bounds also
+            // finds every label point in the box.
             shapes_index
                 .query(merc)
                 .into_iter()
-                .filter(|&i| geoms[i].intersects(&rect))
+                .filter(|&i| match coll {
+                    Collection::Sites => rect.intersects(&label_point(snap, i)),
+                    _ if coll.holds_sites() => snap.sites[i].geometry.intersects(&rect),
+                    _ => snap.fixed.base[i].geometry.intersects(&rect),
+                })
                 .collect()
         }
         None if coll.holds_sites() => (0..snap.sites.len()).collect(),
         None => (0..snap.fixed.base.len()).collect(),
     };
+    let mut features = Vec::new();
+    let mut number_matched = 0;
+    let mut keep = |f: Value| {
+        if q.cql.as_ref().is_none_or(|c| c.matches(&f)) {
+            if number_matched >= q.offset && features.len() < q.limit {
+                features.push(f);
+            }
+            number_matched += 1;
+        }
+    };
     if let Some(kinds) = coll.site_kinds() {
-        let matching: Vec<usize> = candidates
-            .into_iter()
-            .filter(|&i| {
-                let s = &snap.sites[i];
-                kinds.contains(&s.kind)
-                    && q.filter.matches(s)
-                    && q.updated.is_none_or(|(from, to)| {
-                        from.is_none_or(|f| s.updated_at >= f)
-                            && to.is_none_or(|t| s.updated_at <= t)
-                    })
-            })
-            .collect();
-        let features = matching
-            .iter()
-            .skip(q.offset)
-            .take(q.limit)
-            .map(|&i| site_feature(&snap.sites[i], today))
-            .collect();
-        ItemsPage {
-            features,
-            number_matched: matching.len(),
+        for i in candidates {
+            let s = &snap.sites[i];
+            if kinds.contains(&s.kind)
+                && q.filter.matches(s)
+                && q.updated
+                    .is_none_or(|iv| iv.contains(Instant::of(s.updated_at)))
+            {
+                keep(collection_site_feature(snap, coll, i, today));
+            }
         }
     } else {
         let kind = coll.base_kind();
-        let matching: Vec<usize> = candidates
-            .into_iter()
-            .filter(|&i| Some(snap.fixed.base[i].kind) == kind)
-            .collect();
-        let features = matching
-            .iter()
-            .skip(q.offset)
-            .take(q.limit)
-            .map(|&i| base_feature(&snap.fixed.base[i]))
-            .collect();
-        ItemsPage {
-            features,
-            number_matched: matching.len(),
+        for i in candidates {
+            if Some(snap.fixed.base[i].kind) == kind {
+                keep(base_feature(&snap.fixed.base[i]));
+            }
         }
     }
+    ItemsPage {
+        features,
+        number_matched,
+    }
+}
+
+/// The label point of the site at `position`, in WGS84 degrees.
+fn label_point(snap: &Snapshot, position: usize) -> geo::Point<f64> {
+    let [x, y] = snap.fixed.site_anchors[position];
+    let (lng, lat) = unproject(x, y);
+    geo::Point::new(lng, lat)
+}
+
+/// The site at `position` as a feature of `coll`: at its label point with every field in
+/// `sites`, with its real geometry in the per-kind collections.
+pub fn collection_feature(
+    snap: &Snapshot,
+    coll: Collection,
+    position: usize,
+    today: Date,
+) -> Value {
+    collection_site_feature(snap, coll, position, today)
+}
+
+fn collection_site_feature(
+    snap: &Snapshot,
+    coll: Collection,
+    position: usize,
+    today: Date,
+) -> Value {
+    let site = &snap.sites[position];
+    if coll == Collection::Sites {
+        let point = Geometry::Point(label_point(snap, position));
+        feature(
+            json!(site.id.as_str()),
+            &point,
+            site_properties(site, today, true),
+        )
+    } else {
+        site_feature(site, today)
+    }
+}
+
+/// The spatial extent of `coll`'s features in WGS84 degrees (west, south, east, north), and
+/// for site collections the interval of their [`DATETIME_PROPERTY`]; `None` when empty.
+pub fn extent(snap: &Snapshot, coll: Collection) -> CollectionExtent {
+    let mut bbox: Option<Rect<f64>> = None;
+    let mut grow = |r: Option<Rect<f64>>| {
+        if let Some(r) = r {
+            bbox = Some(match bbox {
+                None => r,
+                Some(b) => Rect::new(
+                    (b.min().x.min(r.min().x), b.min().y.min(r.min().y)),
+                    (b.max().x.max(r.max().x), b.max().y.max(r.max().y)),
+                ),
+            });
+        }
+    };
+    let mut times = None;
+    if let Some(kinds) = coll.site_kinds() {
+        for (i, s) in snap.sites.iter().enumerate() {
+            if !kinds.contains(&s.kind) {
+                continue;
+            }
+            if coll == Collection::Sites {
+                grow(label_point(snap, i).bounding_rect().into());
+            } else {
+                grow(s.geometry.bounding_rect());
+            }
+            let t = s.updated_at;
+            times = Some(match times {
+                None => (t, t),
+                Some((a, b)) => (std::cmp::min(a, t), std::cmp::max(b, t)),
+            });
+        }
+    } else {
+        for b in snap
+            .fixed
+            .base
+            .iter()
+            .filter(|b| Some(b.kind) == coll.base_kind())
+        {
+            grow(b.geometry.bounding_rect());
+        }
+    }
+    CollectionExtent {
+        bbox: bbox.map(|r| {
+            [
+                round7(r.min().x),
+                round7(r.min().y),
+                round7(r.max().x),
+                round7(r.max().y),
+            ]
+        }),
+        updated: times,
+    }
+}
+
+/// Where and when a collection's features are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionExtent {
+    /// West, south, east, north in WGS84 degrees; `None` for an empty collection.
+    pub bbox: Option<[f64; 4]>,
+    /// First and last [`DATETIME_PROPERTY`] of the sites; `None` for base-map collections.
+    pub updated: Option<(crate::model::Timestamp, crate::model::Timestamp)>,
 }
 
 /// One feature of a collection by its id, as GeoJSON.
 pub fn item(snap: &Snapshot, coll: Collection, id: &str, today: Date) -> Option<Value> {
     if let Some(kinds) = coll.site_kinds() {
         let site = snap.site(id)?;
+        let position = snap.position(id)?;
         return kinds
             .contains(&site.kind)
-            .then(|| site_feature(site, today));
+            .then(|| collection_site_feature(snap, coll, position, today));
     }
     let kind = coll.base_kind()?;
     let fid: u64 = id.parse().ok()?;
@@ -227,8 +329,18 @@ pub fn item(snap: &Snapshot, coll: Collection, id: &str, today: Date) -> Option<
         .map(|(_, b)| base_feature(b))
 }
 
-/// A site as a GeoJSON Feature with every field.
+/// A site as a GeoJSON Feature with its real geometry and the fields of its kind.
 pub fn site_feature(site: &Site, today: Date) -> Value {
+    feature(
+        json!(site.id.as_str()),
+        &site.geometry,
+        site_properties(site, today, false),
+    )
+}
+
+/// A site's properties; with `every_field`, the fields of other kinds are there too, as
+/// `null`, so that every feature of a mixed collection has the same fields.
+fn site_properties(site: &Site, today: Date, every_field: bool) -> Map<String, Value> {
     let mut p = Map::new();
     p.insert("fid".into(), json!(site.fid));
     p.insert("name".into(), json!(site.name));
@@ -245,25 +357,50 @@ pub fn site_feature(site: &Site, today: Date) -> Value {
     p.insert("project_id".into(), json!(site.project_id));
     p.insert("planned_start".into(), json!(site.planned_start));
     p.insert("planned_finish".into(), json!(site.planned_finish));
-    p.insert("updated_at".into(), json!(site.updated_at));
+    p.insert(DATETIME_PROPERTY.into(), json!(site.updated_at));
     p.insert("version".into(), json!(site.version));
     p.insert("note".into(), json!(site.note));
     p.insert("geometry_basis".into(), json!(site.basis.as_str()));
-    if site.kind.is_linear() {
-        p.insert("length_m".into(), json!(site.length_m.round()));
-    } else {
-        p.insert("area_m2".into(), json!(site.area_m2.round()));
+    let linear = site.kind.is_linear();
+    if linear || every_field {
+        p.insert(
+            "length_m".into(),
+            if linear {
+                json!(site.length_m.round())
+            } else {
+                Value::Null
+            },
+        );
     }
-    if site.kind == RenewalKind::PocketPark {
-        p.insert("open".into(), json!(site.is_open()));
+    if !linear || every_field {
+        p.insert(
+            "area_m2".into(),
+            if linear {
+                Value::Null
+            } else {
+                json!(site.area_m2.round())
+            },
+        );
     }
-    if let Some(c) = site.compound() {
-        p.insert("households".into(), json!(c.households));
-        p.insert("built_year".into(), json!(c.built_year));
-        p.insert("community".into(), json!(c.community));
-        p.insert("community_code".into(), json!(c.community_code));
+    let park = site.kind == RenewalKind::PocketPark;
+    if park || every_field {
+        p.insert(
+            "open".into(),
+            if park {
+                json!(site.is_open())
+            } else {
+                Value::Null
+            },
+        );
     }
-    feature(json!(site.id.as_str()), &site.geometry, p)
+    let c = site.compound();
+    if c.is_some() || every_field {
+        p.insert("households".into(), json!(c.map(|c| c.households)));
+        p.insert("built_year".into(), json!(c.map(|c| c.built_year)));
+        p.insert("community".into(), json!(c.map(|c| &c.community)));
+        p.insert("community_code".into(), json!(c.map(|c| &c.community_code)));
+    }
+    p
 }
 
 /// A base-map feature as GeoJSON.

@@ -16,6 +16,9 @@
 //! | [`update`] | the write path's one owner: check, commit, publish, announce; the map as of a past instant |
 //! | [`tiles`] | tile grid math, clipping, MVT encoding |
 //! | [`features`] | GeoJSON features and OGC API collections |
+//! | [`queryables`] | typed fields of each collection: JSON Schema, queryables |
+//! | [`temporal`] | RFC 3339 instants and intervals of OGC `datetime` |
+//! | [`filter_cql`] | CQL2 filters (text and JSON), checked and evaluated in memory |
 //! | [`nearest`] | pocket parks nearest a point, by geodesic distance |
 //! | [`progress`] | progress figures against the plan |
 //! | [`access`] | park access of the compounds by three methods; which planned park helps most |
@@ -24,6 +27,7 @@
 //! | [`export`] | offline: site lists (CSV, XLSX ledger, GeoJSON), PMTiles and MBTiles |
 //! | [`timeline`] | completed sites over time against the plan's finish dates |
 //! | [`http`] | axum router, handlers, the one error → response mapping |
+//! | [`telemetry`] | log set-up: `RUST_LOG`, text or JSON lines, colour only on a terminal |
 //!
 //! Dependencies point one way: `model` ← `load`, `store`, `index` ← `snapshot` ← `tiles`,
 //! `features`, `nearest`, `progress`, `timeline`, `walk` ← `access` ← `http`.
@@ -34,6 +38,7 @@ pub mod crs;
 pub mod draft;
 pub mod export;
 pub mod features;
+pub mod filter_cql;
 pub mod generate;
 pub mod http;
 pub mod index;
@@ -42,8 +47,11 @@ pub mod mercator;
 pub mod model;
 pub mod nearest;
 pub mod progress;
+pub mod queryables;
 pub mod snapshot;
 pub mod store;
+pub mod telemetry;
+pub mod temporal;
 pub mod tiles;
 pub mod timeline;
 pub mod update;

@@ -22,6 +22,14 @@ use renewal_map::{AppState, app, load};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text or json (filter them with RUST_LOG, default info).
+    #[arg(
+        long,
+        global = true,
+        env = "RENEWAL_MAP_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: renewal_map::telemetry::LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -107,7 +115,52 @@ struct ServeArgs {
     )]
     auth_failures_per_minute: u32,
     #[command(flatten)]
+    web_access: WebAccessArgs,
+    #[command(flatten)]
     db: DbArgs,
+}
+
+/// Who may reach the API from where: CORS origins and trusted proxies.
+#[derive(clap::Args)]
+struct WebAccessArgs {
+    /// Origin (scheme://host[:port]) whose pages may read the API; repeat or comma-separate
+    /// for more. Default: any.
+    #[arg(
+        long = "cors-read-origin",
+        env = "RENEWAL_MAP_CORS_READ_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_read_origins: Vec<String>,
+    /// Origin whose pages may also write; repeat or comma-separate for more. Default: none.
+    #[arg(
+        long = "cors-write-origin",
+        env = "RENEWAL_MAP_CORS_WRITE_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_write_origins: Vec<String>,
+    /// Address or CIDR block of a reverse proxy whose Forwarded / X-Forwarded-* headers are
+    /// believed; repeat or comma-separate for more.
+    #[arg(
+        long = "trusted-proxy",
+        env = "RENEWAL_MAP_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<String>,
+}
+
+impl WebAccessArgs {
+    /// The trusted proxies as networks; a bare address is a one-address network.
+    fn proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                let p = p.trim();
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("--trusted-proxy {p:?} is not an address or CIDR block"))
+            })
+            .collect()
+    }
 }
 
 impl ServeArgs {
@@ -129,6 +182,9 @@ impl ServeArgs {
                 shutdown_timeout: secs(self.shutdown_timeout_secs),
                 auth_failures_per_minute: self.auth_failures_per_minute,
             },
+            cors_read_origins: self.web_access.cors_read_origins.clone(),
+            cors_write_origins: self.web_access.cors_write_origins.clone(),
+            trusted_proxies: self.web_access.proxies()?,
             ..Config::default()
         })
     }
@@ -208,12 +264,8 @@ enum TokenCommand {
 }
 
 fn main() -> ExitCode {
-    // Logs go to stderr, so that stdout carries only results (a new token, a list).
-    tracing_subscriber::fmt()
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    renewal_map::telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => args.config().and_then(|config| serve(config, &args.db)),
         Command::Token { command, data, db } => token(command, &data, &db),

@@ -65,10 +65,13 @@ async fn landing_conformance_and_collections() {
         parks["links"][1]["href"],
         "http://test.local/ogc/collections/parks/items"
     );
-    assert_eq!(parks["extent"]["spatial"]["bbox"][0][0], 123.40);
+    assert_eq!(
+        parks["extent"]["spatial"]["bbox"][0][0], 123.41,
+        "the parks' own extent, not the district's"
+    );
     let api = get(&router, "/ogc/api").await.expect(StatusCode::OK).json();
     assert_eq!(api["openapi"], "3.0.3");
-    let params = api["paths"]["/collections/{collectionId}/items"]["get"]["parameters"]
+    let params = api["paths"]["/collections/sites/items"]["get"]["parameters"]
         .as_array()
         .expect("parameters");
     let limit = params
@@ -105,6 +108,15 @@ async fn items_are_rfc7946_and_filterable() {
     assert_eq!(fc["numberReturned"], 6);
     let f = &fc["features"][0];
     assert_eq!(f["type"], "Feature");
+    assert_eq!(
+        f["geometry"]["type"], "Point",
+        "sites are served at their label points"
+    );
+    let parks = get(&router, "/ogc/collections/parks/items")
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let f = &parks["features"][0];
     assert_eq!(f["geometry"]["type"], "Polygon");
     let ring = f["geometry"]["coordinates"][0].as_array().unwrap();
     assert_eq!(ring.first(), ring.last(), "closed ring");

@@ -603,11 +603,19 @@ async fn auth_matrix_and_optimistic_locking_of_the_write_routes() {
         assert!(classes.contains(c), "{c} missing from {classes}");
     }
     let api = get(&app, "/ogc/api").await.expect(200).json();
-    let items = &api["paths"]["/collections/{collectionId}/items/{featureId}"];
-    for m in ["get", "put", "patch", "delete"] {
-        assert!(items[m].is_object(), "{m} missing");
+    for c in ["roads", "compounds", "parks", "plazas"] {
+        let items = &api["paths"][format!("/collections/{c}/items/{{featureId}}")];
+        for m in ["get", "put", "patch", "delete"] {
+            assert!(items[m].is_object(), "{c}: {m} missing");
+        }
+        assert!(api["paths"][format!("/collections/{c}/items")]["post"].is_object());
+        assert!(
+            api["paths"][format!("/collections/{c}/items/{{featureId}}/restore")]["post"]
+                .is_object()
+        );
     }
-    assert!(api["paths"]["/collections/{collectionId}/items"]["post"].is_object());
+    // Read-only collections offer no writes.
+    assert!(api["paths"]["/collections/streets/items"]["post"].is_null());
 }
 
 #[tokio::test]

@@ -144,6 +144,7 @@ pub fn run(command: ExportCommand) -> Result<(), String> {
                 kinds: (!kind.is_empty()).then_some(kind),
                 subdistrict,
                 late_as_of: late.then_some(today),
+                fids: None,
             };
             let selected = sites::select(&snap, &filter);
             let bytes = match format {

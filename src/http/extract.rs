@@ -170,11 +170,12 @@ pub fn site_filter(
         None => None,
     };
     let late_as_of = match params.get("late") {
-        None | Some("false") => None,
-        Some("true") => Some(today),
+        // GDAL's OGC API driver sends booleans as 1 and 0.
+        None | Some("false") | Some("0") => None,
+        Some("true") | Some("1") => Some(today),
         Some(other) => {
             return Err(ApiError::bad_param(format!(
-                "late must be true or false, got {:?}",
+                "late must be true or false (or 1 or 0), got {:?}",
                 clip(other)
             )));
         }
@@ -184,5 +185,6 @@ pub fn site_filter(
         kinds: params.list("kind")?,
         subdistrict,
         late_as_of,
+        fids: None,
     })
 }

@@ -4,7 +4,9 @@
 //! |---|---|
 //! | `GET /tiles/{z}/{x}/{y}.mvt` | vector tile (the last segment is `{y}.mvt`) |
 //! | `GET /tiles.json` | TileJSON 3.0.0 |
-//! | `GET /ogc…` | OGC API – Features (landing, conformance, collections, items) |
+//! | `GET /ogc…` | OGC API – Features (landing, conformance, collections, items, queryables, schemas) |
+//! | `GET /ogc/tiles…`, `/ogc/tileMatrixSets…` | OGC API – Tiles (also per collection) |
+//! | `GET /metrics` | Prometheus metrics |
 //! | `GET /api/parks/nearest` | pocket parks nearest a point |
 //! | `GET /api/stats` | progress figures |
 //! | `GET /api/access` | park access by method, per sub-district and compound |
@@ -26,14 +28,20 @@
 
 mod access;
 mod api;
+mod api_docs;
 mod as_of;
+mod cors;
 pub mod error;
 mod events;
 mod export;
 mod extract;
 mod meta;
+pub mod metrics;
 mod ogc;
+mod ogc_tiles;
 mod ogc_write;
+mod openapi;
+pub mod proxy;
 pub mod security;
 pub mod server;
 mod sites;
@@ -46,7 +54,7 @@ mod timeline;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderMap, header};
+
 use axum::routing::{get, patch};
 
 use error::ApiError;
@@ -63,6 +71,8 @@ pub fn app(state: AppState) -> Router {
         )),
     };
     let require_token = axum::middleware::from_fn_with_state(gate, throttle::require_token);
+    // The Prometheus recorder must exist before the first request is counted.
+    let _ = metrics::handle();
     Router::new()
         .route("/health", get(api::health))
         .route("/tiles.json", get(tiles::tilejson))
@@ -104,10 +114,48 @@ pub fn app(state: AppState) -> Router {
         // --- end of the living map block ---
         // Data exports (issue 11).
         .route("/api/export/{file}", get(export::export))
+        // --- standards (issue 10): queryables, schemas, OGC API – Tiles, API docs, metrics ---
+        .route("/ogc/api.js", get(api_docs::script))
+        .route(
+            "/ogc/collections/{collection}/queryables",
+            get(ogc::queryables),
+        )
+        .route("/ogc/collections/{collection}/schema", get(ogc::schema))
+        .route("/ogc/tileMatrixSets", get(ogc_tiles::tile_matrix_sets))
+        .route("/ogc/tileMatrixSets/{tms}", get(ogc_tiles::tile_matrix_set))
+        .route("/ogc/tiles", get(ogc_tiles::dataset_tilesets))
+        .route("/ogc/tiles/{tms}", get(ogc_tiles::dataset_tileset))
+        .route(
+            "/ogc/tiles/{tms}/{tile_matrix}/{tile_row}/{tile_col}",
+            get(ogc_tiles::dataset_tile),
+        )
+        .route(
+            "/ogc/collections/{collection}/tiles",
+            get(ogc_tiles::collection_tilesets),
+        )
+        .route(
+            "/ogc/collections/{collection}/tiles/{tms}",
+            get(ogc_tiles::collection_tileset),
+        )
+        .route(
+            "/ogc/collections/{collection}/tiles/{tms}/{tile_matrix}/{tile_row}/{tile_col}",
+            get(ogc_tiles::collection_tile),
+        )
+        .route("/metrics", get(metrics::metrics))
+        // --- end standards routes ---
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(static_files::web_files)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(axum::middleware::from_fn(security::security_headers))
+        // --- standards (issue 10) layers: metrics per route, request log, CORS ---
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(metrics::request_log())
+        .layer(cors::layer(&state.config))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::guard,
+        ))
+        // --- end standards layers ---
         .with_state(state)
 }
 
@@ -117,19 +165,4 @@ async fn unknown_route() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
-}
-
-/// The scheme and authority the client used, for absolute links (`http://host:port`).
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()) && !h.contains('/'))
-        .unwrap_or("localhost");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
-    format!("{proto}://{host}")
 }

@@ -436,27 +436,32 @@ pub(super) fn add_write_operations(doc: &mut Value) {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
-    if let Some(items) = paths.get_mut("/collections/{collectionId}/items") {
-        items["post"] = json!({"summary": "Create a site (planners)", "operationId": "createFeature",
-            "parameters": [p("collectionId")], "security": security, "requestBody": feature_body("application/geo+json"),
-            "responses": with("201", "Created; Location and ETag of the new feature")});
+    // The document lists each collection's paths on their own (its parameters and queryables
+    // differ), so the writes go on the writable collections' paths.
+    for c in WRITABLE {
+        let id = c.id();
+        if let Some(items) = paths.get_mut(&format!("/collections/{id}/items")) {
+            items["post"] = json!({"summary": format!("Create a site in {id} (planners)"), "operationId": format!("createFeature_{id}"),
+                "security": security, "requestBody": feature_body("application/geo+json"),
+                "responses": with("201", "Created; Location and ETag of the new feature")});
+        }
+        let params = json!([p("featureId"), if_match]);
+        if let Some(item) = paths.get_mut(&format!("/collections/{id}/items/{{featureId}}")) {
+            item["put"] = json!({"summary": format!("Replace a site of {id} (planners)"), "operationId": format!("replaceFeature_{id}"),
+                "parameters": params, "security": security, "requestBody": feature_body("application/geo+json"),
+                "responses": with("200", "Replaced; new ETag")});
+            item["patch"] = json!({"summary": format!("Merge-patch a site of {id}, RFC 7396 (planners)"), "operationId": format!("updateFeature_{id}"),
+                "parameters": params, "security": security, "requestBody": feature_body("application/merge-patch+json"),
+                "responses": with("200", "Updated; new ETag")});
+            item["delete"] = json!({"summary": format!("Retire a site of {id} (planners); its history stays"), "operationId": format!("deleteFeature_{id}"),
+                "parameters": params, "security": security, "responses": with("204", "Retired")});
+        }
+        paths.insert(
+            format!("/collections/{id}/items/{{featureId}}/restore"),
+            json!({"post": {"summary": format!("Restore a retired site of {id} (planners)"), "operationId": format!("restoreFeature_{id}"),
+                "parameters": params, "security": security,
+                "responses": with("200", "Restored; new ETag")}}),
+        );
     }
-    if let Some(item) = paths.get_mut("/collections/{collectionId}/items/{featureId}") {
-        let params = json!([p("collectionId"), p("featureId"), if_match]);
-        item["put"] = json!({"summary": "Replace a site (planners)", "operationId": "replaceFeature",
-            "parameters": params, "security": security, "requestBody": feature_body("application/geo+json"),
-            "responses": with("200", "Replaced; new ETag")});
-        item["patch"] = json!({"summary": "Merge-patch a site, RFC 7396 (planners)", "operationId": "updateFeature",
-            "parameters": params, "security": security, "requestBody": feature_body("application/merge-patch+json"),
-            "responses": with("200", "Updated; new ETag")});
-        item["delete"] = json!({"summary": "Retire a site (planners); its history stays", "operationId": "deleteFeature",
-            "parameters": params, "security": security, "responses": with("204", "Retired")});
-    }
-    paths.insert(
-        "/collections/{collectionId}/items/{featureId}/restore".into(),
-        json!({"post": {"summary": "Restore a retired site (planners)", "operationId": "restoreFeature",
-            "parameters": [p("collectionId"), p("featureId"), if_match], "security": security,
-            "responses": with("200", "Restored; new ETag")}}),
-    );
     doc["components"]["securitySchemes"]["bearer"] = json!({"type": "http", "scheme": "bearer"});
 }

@@ -8,8 +8,8 @@
 //! - a file of the page itself, anywhere under the web directory but outside `node_modules/`,
 //!   with a web extension ([`PAGE_EXTENSIONS`]), except npm's `package.json` and
 //!   `package-lock.json`;
-//! - anything under `node_modules/maplibre-gl/dist/` and `node_modules/uplot/dist/` (the map
-//!   and chart libraries, served by us).
+//! - anything under `node_modules/maplibre-gl/dist/`, `node_modules/uplot/dist/` and
+//!   `node_modules/swagger-ui-dist/` (the map, chart and API-docs libraries, served by us).
 //!
 //! The file is then served by path (tower-http's `ServeFile`), so no spelling of the request
 //! can reach another file, and nothing is ever redirected (so no protocol-relative
@@ -58,9 +58,14 @@ pub const MAPLIBRE_DIST: &str = "node_modules/maplibre-gl/dist/";
 /// The public prefix of uPlot's distribution (the page's chart library).
 pub const UPLOT_DIST: &str = "node_modules/uplot/dist/";
 
+/// The public prefix of Swagger UI's distribution (the HTML API docs at `/ogc/api?f=html`).
+pub const SWAGGER_UI_DIST: &str = "node_modules/swagger-ui-dist/";
+
 /// Whether `path` lies in a pinned npm distribution served to the page.
 fn in_vendor_dist(path: &str) -> bool {
-    path.starts_with(MAPLIBRE_DIST) || path.starts_with(UPLOT_DIST)
+    [MAPLIBRE_DIST, UPLOT_DIST, SWAGGER_UI_DIST]
+        .iter()
+        .any(|dist| path.starts_with(dist))
 }
 
 /// `Cache-Control` of MapLibre's and uPlot's files.

@@ -1,45 +1,23 @@
 //! `GET /style.json`: the map page's MapLibre style (spec v8), built here so the palette, the
 //! dashing of illustrative boundaries and the layer list have one owner. Tile URLs are
-//! absolute, from the request's Host, `X-Forwarded-Proto` and `X-Forwarded-Prefix`, so the
-//! style is right behind a proxy that says where it mounts the service. Site layers carry
+//! absolute, from the public base of `proxy` (`Forwarded` / `X-Forwarded-*` from trusted
+//! proxies only), so the style is right behind a proxy that says where it mounts the service. Site layers carry
 //! `metadata["renewal:site"] = true`; the page and tests find them by it. There is no
 //! `glyphs` URL: MapLibre draws labels with the browser's local fonts.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::Params;
 use super::meta::{BACKGROUND, DISTRICT_FILL, LATE_OUTLINE, status_color};
-use super::{AppState, base_url};
+use super::proxy::PublicBase;
 use crate::model::RenewalStatus;
 
 /// Fill opacity of site areas: even for every site, so progress never weakens a colour.
 const FILL_OPACITY: f64 = 0.8;
-/// Longest `X-Forwarded-Prefix` taken, in bytes.
-const MAX_PREFIX: usize = 200;
-
-/// The path prefix a proxy mounts the service under (`X-Forwarded-Prefix: /map`), if it is a
-/// plain path: starts with `/`, no `..`, no scheme or query characters.
-fn forwarded_prefix(headers: &HeaderMap) -> String {
-    headers
-        .get("x-forwarded-prefix")
-        .and_then(|h| h.to_str().ok())
-        .map(|p| p.trim_end_matches('/'))
-        .filter(|p| {
-            p.starts_with('/')
-                && p.len() <= MAX_PREFIX
-                && !p.contains("..")
-                && !p.contains("//")
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b))
-        })
-        .unwrap_or("")
-        .to_owned()
-}
-
 fn status_match() -> Value {
     let mut m = vec![json!("match"), json!(["get", "status"])];
     for s in RenewalStatus::ALL {
@@ -181,48 +159,16 @@ fn style(tiles: &str, bounds: [f64; 4], dashed: impl Fn(&str) -> bool) -> Value 
 pub(super) async fn style_json(
     State(state): State<AppState>,
     params: Params,
-    headers: HeaderMap,
+    base: PublicBase,
 ) -> Result<Json<Value>, ApiError> {
     params.allow(&[])?;
     let snap = state.current();
-    let tiles = format!(
-        "{}{}/tiles/{{z}}/{{x}}/{{y}}.mvt",
-        base_url(&headers),
-        forwarded_prefix(&headers)
-    );
+    // Scheme, host and prefix as the client sees them (proxy headers only from trusted peers).
+    let tiles = format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt");
     let provenance = &snap.fixed.provenance;
     Ok(Json(style(&tiles, snap.fixed.lnglat_bounds, |layer| {
         provenance
             .layer(layer)
             .is_some_and(|l| l.geometry.is_illustrative())
     })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    fn prefix(v: &'static str) -> String {
-        let mut h = HeaderMap::new();
-        h.insert("x-forwarded-prefix", HeaderValue::from_static(v));
-        forwarded_prefix(&h)
-    }
-
-    #[test]
-    fn only_plain_prefixes_are_taken() {
-        assert_eq!(prefix("/map/"), "/map");
-        assert_eq!(prefix("/a/b-c"), "/a/b-c");
-        for bad in [
-            "map",
-            "/../x",
-            "//evil.example",
-            "/a?b",
-            "/a b",
-            "https://x/",
-        ] {
-            assert_eq!(prefix(bad), "", "{bad}");
-        }
-        assert_eq!(forwarded_prefix(&HeaderMap::new()), "");
-    }
 }

@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiPath, FILTER_PARAMS, Params, clip, site_filter};
-use super::{AppState, base_url};
-use crate::tiles::cache::EncodedTile;
+use super::proxy::PublicBase;
 use crate::tiles::encode::{LAYERS, SITE_FIELDS, TileRequest};
 use crate::tiles::{MAX_ZOOM, TileCoord, TileCoordError};
 
@@ -49,14 +49,63 @@ pub(super) async fn tile(
         TileCoordError::Zoom { .. } => ApiError::not_found("zoom_out_of_range", e.to_string()),
         TileCoordError::Grid { .. } => ApiError::bad_param(e.to_string()),
     })?;
-    let mut allowed = FILTER_PARAMS.to_vec();
+    serve_tile(&state, tile, &params, &headers, None).await
+}
+
+/// The query parameters a tile takes: the site filters and a CQL2 filter over the sites.
+pub(super) const TILE_PARAMS: [&str; 6] = [
+    FILTER_PARAMS[0],
+    FILTER_PARAMS[1],
+    FILTER_PARAMS[2],
+    FILTER_PARAMS[3],
+    "filter",
+    "filter-lang",
+];
+
+/// The site filter of a tile request: the site parameters and, when given, a CQL2 `filter`
+/// over the `sites` collection's queryables (evaluated here, once, into the matching ids).
+fn tile_filter(
+    params: &Params,
+    snap: &crate::snapshot::Snapshot,
+    today: crate::model::Date,
+) -> Result<crate::model::SiteFilter, ApiError> {
+    let mut filter = site_filter(params, snap, today)?;
+    if let Some(cql) = super::ogc::cql_filter(params, crate::features::Collection::Sites)? {
+        let ids: std::collections::BTreeSet<u64> = (0..snap.sites.len())
+            .filter(|&i| {
+                cql.matches(&crate::features::collection_feature(
+                    snap,
+                    crate::features::Collection::Sites,
+                    i,
+                    today,
+                ))
+            })
+            .map(|i| snap.sites[i].fid)
+            .collect();
+        filter.fids = Some(Arc::new(ids));
+    }
+    Ok(filter)
+}
+
+/// Serves one tile: every layer, or with `layer` only that one (the OGC collection tiles).
+/// Shared by `/tiles/…` and the OGC API – Tiles routes, so both give the same bytes and
+/// headers.
+pub(super) async fn serve_tile(
+    state: &AppState,
+    tile: TileCoord,
+    params: &Params,
+    headers: &HeaderMap,
+    layer: Option<&'static str>,
+) -> Result<Response, ApiError> {
+    let mut allowed = TILE_PARAMS.to_vec();
     allowed.push(super::as_of::AS_OF);
     params.allow(&allowed)?;
-    let view = super::as_of::view(&state, &params).await?;
+    let view = super::as_of::view(state, params).await?;
     let snap = Arc::clone(&view.snap);
     let today = state.config.today();
-    let filter = site_filter(&params, &snap, today)?;
+    let filter = tile_filter(params, &snap, today)?;
     let cache = Arc::clone(&view.tiles);
+    let started = std::time::Instant::now();
     let (encoded, outcome) = tokio::task::spawn_blocking(move || {
         cache.get_or_encode(
             &snap,
@@ -76,14 +125,32 @@ pub(super) async fn tile(
         tracing::error!("{e}");
         ApiError::Internal
     })?;
-    let mut resp = if encoded.mvt.is_none() {
-        (
+    let took = started.elapsed();
+    let selected: Option<Vec<u8>> = match (layer, encoded.mvt.as_deref()) {
+        (Some(name), Some(mvt)) => super::ogc_tiles::only_layer(mvt, name),
+        _ => None,
+    };
+    let bytes = match (layer, &selected) {
+        (Some(_), s) => s.as_ref().map_or(0, Vec::len),
+        (None, _) => encoded.mvt.as_ref().map_or(0, Vec::len),
+    };
+    super::metrics::tile_served(outcome.as_str(), tile.z, bytes, took);
+    let mut resp = match (layer, selected) {
+        (None, _) if encoded.mvt.is_some() => tile_response(
+            encoded.mvt.as_deref().unwrap_or_default(),
+            &encoded.hash,
+            || encoded.gzip().to_vec(),
+            headers,
+        ),
+        (Some(_), Some(mvt)) => {
+            let hash = super::ogc_tiles::content_hash(&mvt);
+            tile_response(&mvt, &hash, || super::ogc_tiles::gzip(&mvt), headers)
+        }
+        _ => (
             StatusCode::NO_CONTENT,
             [(header::CACHE_CONTROL, TILE_CACHE_CONTROL)],
         )
-            .into_response()
-    } else {
-        tile_response(&encoded, &headers)
+            .into_response(),
     };
     resp.headers_mut()
         .insert("x-tile-cache", HeaderValue::from_static(outcome.as_str()));
@@ -91,8 +158,12 @@ pub(super) async fn tile(
 }
 
 /// Builds the 200 or 304 for a non-empty tile, gzipped when the client accepts it.
-fn tile_response(tile: &EncodedTile, req: &HeaderMap) -> Response {
-    let hash = tile.hash.as_str();
+fn tile_response(
+    mvt: &[u8],
+    hash: &str,
+    gzipped: impl FnOnce() -> Vec<u8>,
+    req: &HeaderMap,
+) -> Response {
     let gzip = accepts_gzip(req);
     let etag = if gzip {
         format!("\"{hash}-gz\"")
@@ -114,9 +185,9 @@ fn tile_response(tile: &EncodedTile, req: &HeaderMap) -> Response {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_TYPE));
     let body = if gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        tile.gzip().to_vec()
+        gzipped()
     } else {
-        tile.mvt.clone().unwrap_or_default()
+        mvt.to_vec()
     };
     (StatusCode::OK, headers, Body::from(body)).into_response()
 }
@@ -154,13 +225,12 @@ fn if_none_match(h: &HeaderMap, hash: &str) -> bool {
 pub(super) async fn tilejson(
     State(state): State<AppState>,
     params: Params,
-    headers: HeaderMap,
+    base: PublicBase,
 ) -> Result<Response, ApiError> {
     params.allow(&[super::as_of::AS_OF])?;
     let view = super::as_of::view(&state, &params).await?;
     let snap = Arc::clone(&view.snap);
     let [w, s, e, n] = snap.fixed.lnglat_bounds;
-    let base = base_url(&headers);
     // Tiles of a past instant carry the instant, so the map asks for the same past.
     let tile_query = match (view.at, params.get(super::as_of::AS_OF)) {
         (Some(_), Some(raw)) => format!("?as_of={}", super::ogc::encode(raw)),

@@ -13,6 +13,9 @@ pub struct SiteFilter {
     pub subdistrict: Option<String>,
     /// Only sites that are late as of the given date.
     pub late_as_of: Option<Date>,
+    /// Only sites with these numeric ids (`fid`), when set: the sites a CQL2 filter matched,
+    /// evaluated before the tile is encoded.
+    pub fids: Option<std::sync::Arc<std::collections::BTreeSet<u64>>>,
 }
 
 impl SiteFilter {
@@ -27,6 +30,7 @@ impl SiteFilter {
                 .as_ref()
                 .is_none_or(|d| *d == site.subdistrict_code || *d == site.subdistrict)
             && self.late_as_of.is_none_or(|today| site.is_late(today))
+            && self.fids.as_ref().is_none_or(|ids| ids.contains(&site.fid))
     }
 
     /// Whether the filter has no condition at all.
