@@ -191,7 +191,12 @@ pub fn ogc_paths(paths: &mut Map<String, Value>, limits: &Limits, subdistricts: 
                 "json or html",
                 json!({"type": "string", "enum": ["json", "html"]}),
             )],
-            responses("OpenAPI 3.0", OPENAPI, object()),
+            {
+                let mut r = responses("OpenAPI 3.0", OPENAPI, object());
+                // f=html (or a browser's Accept) gets the page that renders the document.
+                r["200"]["content"]["text/html"] = json!({"schema": {"type": "string"}});
+                r
+            },
         ),
     );
     paths.insert(
