@@ -98,7 +98,9 @@ const admin = makeToken(['--role', 'admin', '--name', 'Admin 1']);
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const serverLog = fs.openSync(path.join(tmp, 'server.log'), 'a');
-const server = spawn(bin, ['serve', '--data', dataDir, '--bind', `127.0.0.1:${port}`, '--web', webDir, '--today', today], {
+const server = spawn(bin, ['serve', '--data', dataDir, '--bind', `127.0.0.1:${port}`, '--web', webDir, '--today', today,
+  // The proxy scenario's proxy runs here: its X-Forwarded-* headers are believed.
+  '--trusted-proxy', '127.0.0.1'], {
   cwd: root,
   stdio: ['ignore', serverLog, serverLog],
 });
