@@ -407,3 +407,45 @@ async fn tiles_take_a_cql2_filter_over_the_sites() {
         "{bad}"
     );
 }
+
+/// Items repeat their paging and queryables links in a `Link` header (RFC 8288; Part 3 asks
+/// a filterable resource to name its queryables there), targets with commas escaped.
+#[tokio::test]
+async fn items_carry_paging_and_queryables_links_in_the_link_header() {
+    let dir = fixture_dir();
+    let router = router(dir.path());
+    let reply = get(
+        &router,
+        "/ogc/collections/sites/items?limit=2&bbox=120,40,125,43",
+    )
+    .await
+    .expect(200);
+    let header = reply.headers["link"].to_str().expect("ASCII Link header");
+    let links: Vec<&str> = header.split(", ").collect();
+    assert_eq!(links.len(), 3, "self, queryables, next: {header}");
+    assert!(
+        links[0].ends_with("rel=\"self\"; type=\"application/geo+json\""),
+        "{header}"
+    );
+    assert!(links[0].contains("bbox=120%2C40%2C125%2C43"), "{header}");
+    assert!(
+        links[1].starts_with("<http://test.local/ogc/collections/sites/queryables>; rel=\"http://www.opengis.net/def/rel/ogc/1.0/queryables\""),
+        "{header}"
+    );
+    assert!(
+        links[2].contains("offset=2") && links[2].contains("rel=\"next\""),
+        "{header}"
+    );
+    // The body has the same links, with their titles.
+    let body = reply.json();
+    let rels: Vec<&str> = body["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["rel"].as_str().unwrap())
+        .collect();
+    assert!(
+        rels.contains(&"http://www.opengis.net/def/rel/ogc/1.0/queryables"),
+        "{rels:?}"
+    );
+}

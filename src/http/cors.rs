@@ -74,6 +74,7 @@ pub fn layer(config: &Config) -> CorsLayer {
             header::ETAG,
             header::LOCATION,
             header::CONTENT_LENGTH,
+            header::LINK,
             HeaderName::from_static("x-tile-cache"),
         ])
         .max_age(PREFLIGHT_MAX_AGE)

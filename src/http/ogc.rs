@@ -400,6 +400,13 @@ pub(super) async fn items(
             "application/json",
             c.title(),
         ),
+        // Part 3: a filterable resource names its queryables (body and `Link` header).
+        link(
+            format!("{base}/ogc/collections/{}/queryables", c.id()),
+            REL_QUERYABLES,
+            JSON_SCHEMA,
+            "Queryables",
+        ),
     ];
     if query.offset + page.features.len() < page.number_matched {
         links.push(link(
@@ -417,6 +424,7 @@ pub(super) async fn items(
             "Previous page",
         ));
     }
+    let header = super::link_header::link_header(&links);
     let body = json!({
         "type": "FeatureCollection",
         // A past map's page is stamped with its instant, so it is the same bytes every time.
@@ -426,7 +434,11 @@ pub(super) async fn items(
         "links": links,
         "features": page.features,
     });
-    Ok(super::as_of::json_response(&view, GEOJSON, &body))
+    let mut resp = super::as_of::json_response(&view, GEOJSON, &body);
+    if let Some(v) = header {
+        resp.headers_mut().insert(header::LINK, v);
+    }
+    Ok(resp)
 }
 
 /// Percent-encodes a query value for a link.
@@ -509,6 +521,7 @@ pub(super) async fn api_definition(
     let mut paths = serde_json::Map::new();
     super::openapi::ogc_paths(&mut paths, &state.config.limits, &snap.fixed.subdistricts);
     super::openapi::root_paths(&mut paths, &base.0);
+    super::openapi_api::api_paths(&mut paths, &base.0);
     let mut body = json!({
         "openapi": "3.0.3",
         "info": {

@@ -11,21 +11,21 @@ use crate::filter_cql::FilterLang;
 use crate::model::{RenewalStatus, SubDistrict};
 use crate::tiles::MAX_ZOOM;
 
-fn query(name: &str, description: &str, schema: Value) -> Value {
+pub(super) fn query(name: &str, description: &str, schema: Value) -> Value {
     json!({"name": name, "in": "query", "required": false, "style": "form", "explode": false,
         "description": description, "schema": schema})
 }
 
-fn path_param(name: &str, description: &str, schema: Value) -> Value {
+pub(super) fn path_param(name: &str, description: &str, schema: Value) -> Value {
     json!({"name": name, "in": "path", "required": true, "description": description, "schema": schema})
 }
 
-fn error_ref() -> Value {
+pub(super) fn error_ref() -> Value {
     json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}})
 }
 
 /// The responses of a GET: `200` with `media`, and the JSON errors.
-fn responses(description: &str, media: &str, schema: Value) -> Value {
+pub(super) fn responses(description: &str, media: &str, schema: Value) -> Value {
     json!({
         "200": {"description": description, "content": {media: {"schema": schema}}},
         "400": {"description": "Bad request: a parameter that does not parse, is out of range or unknown", "content": error_ref()},
@@ -34,7 +34,12 @@ fn responses(description: &str, media: &str, schema: Value) -> Value {
     })
 }
 
-fn get(summary: &str, operation: &str, parameters: Vec<Value>, responses: Value) -> Value {
+pub(super) fn get(
+    summary: &str,
+    operation: &str,
+    parameters: Vec<Value>,
+    responses: Value,
+) -> Value {
     json!({"get": {"summary": summary, "operationId": operation, "parameters": parameters, "responses": responses}})
 }
 
@@ -46,7 +51,7 @@ fn format_param() -> Value {
     )
 }
 
-fn object() -> Value {
+pub(super) fn object() -> Value {
     json!({"type": "object"})
 }
 
