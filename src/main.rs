@@ -5,13 +5,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use renewal_map::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_WEB_DIR, ServerLimits};
 use renewal_map::http::server;
 use renewal_map::model::{Dataset, Date, Role, SiteId};
 use renewal_map::snapshot::Snapshot;
 use renewal_map::store::{self, NewAccount, OpenMode, ServeLock, Store, StoreError};
 use renewal_map::{AppState, app, load};
+
+mod cli {
+    pub mod config_file;
+}
 
 #[derive(Parser)]
 #[command(
@@ -118,6 +122,10 @@ struct ServeArgs {
     web_access: WebAccessArgs,
     #[command(flatten)]
     db: DbArgs,
+    /// TOML file of serve's flags (keys are the flag names, lists as arrays); flags and
+    /// environment variables win over it.
+    #[arg(long, env = cli::config_file::CONFIG_ENV)]
+    config: Option<PathBuf>,
 }
 
 /// Who may reach the API from where: CORS origins and trusted proxies.
@@ -205,10 +213,10 @@ fn resolve_bind(bind: &str) -> Result<SocketAddr, String> {
 #[derive(clap::Args)]
 struct DbArgs {
     /// Store file [default: <data>/renewal.sqlite, created on first start].
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "RENEWAL_MAP_DB")]
     db: Option<PathBuf>,
     /// Create the store given by --db if it does not exist (the default path is always created).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "RENEWAL_MAP_INIT_DB")]
     init_db: bool,
 }
 
@@ -264,8 +272,28 @@ enum TokenCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = Cli::command();
+    let serve_flags = command
+        .find_subcommand("serve")
+        .expect("serve is a subcommand");
+    let args = match cli::config_file::with_config_file(std::env::args_os().collect(), serve_flags)
+    {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("renewal-map: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = Cli::parse_from(args);
     renewal_map::telemetry::init(cli.log_format);
+    if let Command::Serve(args) = &cli.command
+        && let Some(file) = &args.config
+    {
+        tracing::info!(
+            "flags not given on the command line or in the environment from {}",
+            file.display()
+        );
+    }
     let result = match cli.command {
         Command::Serve(args) => args.config().and_then(|config| serve(config, &args.db)),
         Command::Token { command, data, db } => token(command, &data, &db),
