@@ -1,9 +1,11 @@
 //! Hardening of the transport, against the real binary on 127.0.0.1: slow, silent, half-sent
 //! and idle connections are cut within the header timeout while normal requests keep being
-//! answered; a connection flood at a low descriptor limit leaves the server answering;
-//! SIGTERM with a slow connection open exits within the shutdown deadline; a write's token is
-//! checked before its body is read, and a late body gets 408; failed tokens are throttled per
-//! address (429 with Retry-After) without touching valid tokens.
+//! answered; a reader that stops reading is cut after the write timeout; a connection flood at
+//! a low descriptor limit leaves the server answering; SIGTERM with a slow connection open
+//! exits within the shutdown deadline, and an open event stream gets a final comment and ends
+//! instead of holding the shutdown; a write's token is checked before its body is read, and a
+//! late body gets 408; failed tokens are throttled per address (429 with Retry-After) without
+//! touching valid tokens.
 
 mod common;
 mod hardening_support;
@@ -172,6 +174,87 @@ fn sigterm_with_a_slow_connection_open_exits_within_the_deadline() {
         server.log_text().contains("shutting down"),
         "{}",
         server.log_text()
+    );
+}
+
+#[test]
+fn sigterm_ends_an_open_event_stream_with_a_final_comment_long_before_the_deadline() {
+    let data = Fixture::new();
+    let mut server = Server::start(data.path(), &["--shutdown-timeout-secs", "30"]);
+    let mut events = connect(server.addr);
+    events
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    send(&mut events, b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = events.read(&mut buf).expect("the stream's head");
+        assert!(n > 0, "closed before the head");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&got).into_owned();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/event-stream"), "{head}");
+    let start = Instant::now();
+    server.terminate();
+    // Far below the 30 s deadline: the stream ends itself instead of holding the shutdown.
+    let status = server.wait_exit(SLACK + SLACK).unwrap_or_else(|| {
+        panic!(
+            "an open event stream held the shutdown for {:?}: {}",
+            start.elapsed(),
+            server.log_text()
+        )
+    });
+    assert!(status.success(), "{status:?}: {}", server.log_text());
+    while let Ok(n) = events.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.contains(": closed; reconnect to resume"), "{text}");
+}
+
+#[test]
+fn a_reader_that_stops_reading_is_cut_after_the_write_timeout() {
+    let data = Fixture::new();
+    let server = Server::start(data.path(), &["--write-timeout-secs", "2"]);
+    let path = "/api/export/sites.geojson";
+    let (status, body) = server.get(path).expect("an export");
+    assert_eq!(status, 200);
+    // Pipelined answers far beyond what the socket buffers hold (loopback: a few MiB).
+    let one = body.len() + 512;
+    let n = (48 << 20) / one + 1;
+    let mut stalled = connect(server.addr);
+    stalled
+        .set_write_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+    send(&mut stalled, request.repeat(n).as_bytes());
+    std::thread::sleep(Duration::from_secs(2) + SLACK);
+    health_ok(&server);
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    let ended = loop {
+        match stalled.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    assert!(
+        ended,
+        "the stalled connection is still open after {got} bytes"
+    );
+    assert!(
+        got < n * body.len(),
+        "all {n} answers were delivered ({got} bytes): nothing was cut"
     );
 }
 

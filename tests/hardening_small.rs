@@ -1,6 +1,7 @@
 //! The small hardening items, in-process: unknown parameters on `/health` and `/ogc/api`
 //! refused, a site at (0, 0) refused at load, the tile cache independent of filter order,
-//! and the token gate's order (401 before the body, 429 from one address only).
+//! and the token gate's order (401 before the body, 429 from one address only, also behind a
+//! trusted proxy).
 
 mod common;
 
@@ -131,5 +132,49 @@ async fn the_gate_checks_tokens_first_and_throttles_one_address() {
     assert_eq!(
         me_from(&app, [192, 0, 2, 8], &bad).await.0,
         StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn me_via_proxy(router: &axum::Router, client: &str, token: &str) -> StatusCode {
+    let mut req = Request::builder()
+        .method(Method::GET)
+        .uri("/api/me")
+        .header("Authorization", format!("Bearer {token}"))
+        .header("X-Forwarded-For", client)
+        .body(Body::empty())
+        .expect("request");
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    router.clone().oneshot(req).await.expect("request").status()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_one_guesser_does_not_block_the_others() {
+    let fixture = Fixture::new();
+    let (mut state, store) = fixture.open();
+    let good = token(&store, "planner", Role::Planner, &[], &[]);
+    let mut config = (*state.config).clone();
+    config.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+    state.config = std::sync::Arc::new(config);
+    let app = router_of(&state);
+    let bad = format!("rm_{}", "0".repeat(64));
+    let mut seen = Vec::new();
+    for _ in 0..11 {
+        seen.push(me_via_proxy(&app, "198.51.100.7", &bad).await);
+    }
+    assert_eq!(seen[10], StatusCode::TOO_MANY_REQUESTS, "{seen:?}");
+    // Another client of the same proxy is not blocked, neither with a bad nor a good token.
+    assert_eq!(
+        me_via_proxy(&app, "198.51.100.8", &bad).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me_via_proxy(&app, "198.51.100.8", &good).await,
+        StatusCode::OK
+    );
+    // A guesser cannot escape its budget by prepending addresses of its own.
+    assert_eq!(
+        me_via_proxy(&app, "203.0.113.1, 198.51.100.7", &bad).await,
+        StatusCode::TOO_MANY_REQUESTS
     );
 }

@@ -11,7 +11,9 @@
 //! the store's published feed, so an event is never sent before the map shows its change, and
 //! resuming from any seq leaves no gap. A comment line (`: heartbeat`) goes out after
 //! [`HEARTBEAT`] without events. At most `limits.max_event_streams` streams are open at once;
-//! one more gets `503 too_many_streams`.
+//! one more gets `503 too_many_streams`. When the server shuts down (or the store fails) the
+//! stream ends with a comment line, `: closed; reconnect to resume`, and the client's
+//! reconnection resumes from its `Last-Event-ID`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -167,6 +169,13 @@ pub(super) async fn events(
         pending: Default::default(),
         _slot: slot,
     };
-    let stream = futures_util::stream::unfold(feed, next);
+    let closing = Event::default().comment("closed; reconnect to resume");
+    let stream = futures_util::StreamExt::chain(
+        futures_util::StreamExt::take_until(
+            futures_util::stream::unfold(feed, next),
+            super::server::shutting_down(),
+        ),
+        futures_util::stream::once(async move { Ok::<_, Infallible>(closing) }),
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")))
 }

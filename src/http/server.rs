@@ -17,15 +17,16 @@
 //!   the cap is lowered to fit the open-file limit, and running out of descriptors anyway
 //!   pauses accepting instead of spinning;
 //! - **graceful shutdown**: hyper-util's `GracefulShutdown` lets in-flight requests finish and
-//!   closes idle connections; at `shutdown_timeout` whatever is still open (a slow client, an
-//!   event stream) is dropped and `serve` returns.
+//!   closes idle connections; event streams see [`shutting_down`], send a final comment and
+//!   end, so they do not hold the deadline; at `shutdown_timeout` whatever is still open (a
+//!   slow client) is dropped and `serve` returns.
 //!
 //! Every request carries `axum::extract::ConnectInfo<SocketAddr>` with the peer address.
 //! Connection-level errors are the client's doing (timeouts, garbage, resets) and are logged
 //! at DEBUG, never higher.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -34,7 +35,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
 
@@ -45,6 +46,16 @@ pub const RESERVED_DESCRIPTORS: u64 = 64;
 
 /// How long accepting pauses when the process is out of file descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Set once [`serve`] begins its graceful shutdown (one server per process).
+static SHUTTING_DOWN: LazyLock<watch::Sender<bool>> = LazyLock::new(|| watch::channel(false).0);
+
+/// Resolves once the server began shutting down: long-lived responses (event streams) end
+/// themselves on it, so graceful shutdown does not wait for them until its deadline.
+pub async fn shutting_down() {
+    let mut rx = SHUTTING_DOWN.subscribe();
+    let _ = rx.wait_for(|down| *down).await;
+}
 
 /// The connection cap actually used: `configured`, lowered so that connections cannot take
 /// the descriptors the process needs for everything else (see [`RESERVED_DESCRIPTORS`]).
@@ -142,6 +153,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    SHUTTING_DOWN.send_replace(true);
     let open = graceful.count();
     tracing::info!(
         "shutting down: {open} connections open, up to {:?} for them to finish",

@@ -12,9 +12,10 @@
 //!    now does hyper send `100 Continue` to a client that asked for it.
 //!
 //! The budget is a GCRA quota from the `governor` crate (N failures a minute, burst N, one
-//! back every 60/N s); the address is the TCP peer (`ConnectInfo`), so behind a reverse proxy
-//! every client shares the proxy's budget (see docs/operations.md). The first refusal of a
-//! burst is logged once at WARN with the address and never the token.
+//! back every 60/N s). The address is the TCP peer (`ConnectInfo`) or, when the peer is a
+//! trusted proxy (`--trusted-proxy`), the client it forwarded for ([`client_ip`]), so one
+//! guesser behind the proxy does not block everyone else (see docs/operations.md). The first
+//! refusal of a burst is logged once at WARN with the address and never the token.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -24,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -109,6 +110,65 @@ pub struct Gate {
     pub throttle: Arc<Throttle>,
 }
 
+/// The client address failed checks count against: `peer`, unless `peer` is one of the
+/// `trusted` proxies; then the nearest address of its forwarding chain that is not a trusted
+/// proxy, read from the right of `X-Forwarded-For` (each proxy appends the address it saw)
+/// or, without that header, of RFC 7239 `Forwarded: for=`. A chain of trusted proxies only
+/// gives its first address; no chain (or nothing parseable) gives `peer`.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    if !super::proxy::is_trusted(peer, trusted) {
+        return peer;
+    }
+    let chain = forwarded_chain(headers);
+    chain
+        .iter()
+        .rev()
+        .find(|ip| !super::proxy::is_trusted(**ip, trusted))
+        .or(chain.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
+/// The addresses of the forwarding chain, nearest last; unparseable entries are skipped.
+fn forwarded_chain(headers: &HeaderMap) -> Vec<IpAddr> {
+    let values = |name: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let xff = values("x-forwarded-for");
+    if !xff.is_empty() {
+        return xff.iter().filter_map(|n| node_ip(n)).collect();
+    }
+    values("forwarded")
+        .iter()
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (key, value) = pair.split_once('=')?;
+                key.trim()
+                    .eq_ignore_ascii_case("for")
+                    .then(|| node_ip(value))?
+            })
+        })
+        .collect()
+}
+
+/// An address from a forwarding entry: `192.0.2.1`, `192.0.2.1:4711`, `"[2001:db8::1]:80"`.
+fn node_ip(node: &str) -> Option<IpAddr> {
+    let node = node.trim().trim_matches('"');
+    if let Some(rest) = node.strip_prefix('[') {
+        return rest.split_once(']')?.0.parse().ok();
+    }
+    node.parse().ok().or_else(|| {
+        let (host, _port) = node.rsplit_once(':')?;
+        host.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+    })
+}
+
 fn retry(wait: Duration) -> ApiError {
     ApiError::TooManyRequests {
         retry_after_secs: wait.as_secs_f64().ceil() as u64,
@@ -128,10 +188,11 @@ async fn check(gate: &Gate, req: Request) -> Result<Request, ApiError> {
     let Some(store) = gate.state.store.clone() else {
         return Ok(req);
     };
-    let ip = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let ip = client_ip(peer, req.headers(), &gate.state.config.trusted_proxies);
     if let Some(wait) = gate.throttle.blocked(ip) {
         return Err(retry(wait));
     }
@@ -197,5 +258,43 @@ mod tests {
         assert!(t.blocked(a).is_some());
         assert_eq!(t.blocked(b), None);
         assert_eq!(t.fail(b), None);
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_forwarded_client_counts() {
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/24".parse().unwrap()];
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (name, value) in pairs {
+                h.append(*name, value.parse().unwrap());
+            }
+            h
+        };
+        let spoofed = headers(&[("x-forwarded-for", "198.51.100.7, 203.0.113.9, 10.0.0.4")]);
+        // The nearest untrusted entry wins: what the client wrote first is not believed.
+        assert_eq!(
+            client_ip(proxy, &spoofed, &trusted),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        // From an untrusted peer the header is ignored.
+        let stranger: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(client_ip(stranger, &spoofed, &trusted), stranger);
+        let rfc = headers(&[(
+            "forwarded",
+            r#"for="[2001:db8::1]:4711";proto=https, for=10.0.0.3"#,
+        )]);
+        assert_eq!(
+            client_ip(proxy, &rfc, &trusted),
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
+        let port = headers(&[("x-forwarded-for", "203.0.113.9:5000")]);
+        assert_eq!(
+            client_ip(proxy, &port, &trusted),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
+        let garbage = headers(&[("x-forwarded-for", "not an address")]);
+        assert_eq!(client_ip(proxy, &garbage, &trusted), proxy);
     }
 }
