@@ -50,7 +50,7 @@ pub fn map_headers(headers: &[String]) -> Result<Vec<Option<&'static str>>, Vec<
     let fields: Vec<Option<&'static str>> = headers.iter().map(|h| field_of(h)).collect();
     let has = |f: &str| fields.contains(&Some(f));
     let mut missing: Vec<&'static str> = REQUIRED.iter().copied().filter(|f| !has(f)).collect();
-    if !has("wkt") && !(has("lon") && has("lat")) {
+    if !(has("wkt") || (has("lon") && has("lat"))) {
         missing.push("wkt (or lon and lat)");
     }
     if missing.is_empty() {

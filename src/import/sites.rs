@@ -244,7 +244,7 @@ fn row_record(row: &HashMap<&str, &str>, datum: Datum) -> Result<Value, String> 
             ),
             "progress" | "investment_wan" | "households" | "built_year" | "fid" => {
                 match value.parse::<f64>() {
-                    Ok(n) if n.fract() == 0.0 && n >= 0.0 && n < 1e15 => json!(n as u64),
+                    Ok(n) if n.fract() == 0.0 && (0.0..1e15).contains(&n) => json!(n as u64),
                     Ok(n) => json!(n),
                     Err(_) => return Err(format!("column {field}: {value:?} is not a number")),
                 }
