@@ -58,3 +58,4 @@ pub mod update;
 pub mod walk;
 
 pub use http::{AppState, app};
+pub mod import;

@@ -72,6 +72,11 @@ enum Command {
         #[command(subcommand)]
         command: renewal_map::export::cli::ExportCommand,
     },
+    /// Import sites (GeoJSON, CSV, XLSX) into a data set's store, through the write service.
+    Import {
+        #[command(subcommand)]
+        command: renewal_map::import::ImportCommand,
+    },
 }
 
 /// The flags of `serve`; each also read from a `RENEWAL_MAP_…` environment variable.
@@ -304,6 +309,7 @@ fn main() -> ExitCode {
             out,
         } => generate(seed, scale, sources, out),
         Command::Export { command } => renewal_map::export::cli::run(command),
+        Command::Import { command } => renewal_map::import::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
