@@ -215,6 +215,9 @@ impl Config {
                 return Err(ConfigError::Origin(origin.clone()));
             }
         }
+        if l.max_event_streams == 0 {
+            return Err(ConfigError::Limit("max_event_streams must be at least 1"));
+        }
         if l.max_body_bytes < 256 {
             return Err(ConfigError::Limit("max_body_bytes must be at least 256"));
         }

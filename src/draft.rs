@@ -28,6 +28,11 @@ pub const MAX_VERTICES: usize = 2_000;
 /// How far outside the district outline a position may lie, in metres (digitising slack).
 pub const OUTLINE_TOLERANCE_M: f64 = 25.0;
 
+/// How far past an outline's bounds a position is still checked against it, in Web Mercator
+/// unit-square units (about 300 m at 41° N; far more than [`OUTLINE_TOLERANCE_M`] anywhere
+/// below 85° latitude, where the unit shrinks by cos(latitude)).
+const OUTLINE_MARGIN: f64 = 1e-5;
+
 /// Properties a draft may set.
 pub const WRITABLE: &[&str] = &[
     "name",
@@ -418,21 +423,16 @@ fn geometry_of(raw: Option<&Value>, kind: RenewalKind) -> Result<Geometry<f64>, 
 
 /// Every position lies inside the district outline or within the tolerance of it.
 fn inside_outline(g: &Geometry<f64>, snap: &Snapshot) -> Result<(), DraftError> {
-    let outlines: Vec<&Geometry<f64>> = snap
-        .base_of(BaseKind::District)
-        .map(|(_, b)| &b.geometry)
-        .collect();
-    if outlines.is_empty() {
+    if snap.base_of(BaseKind::District).next().is_none() {
         return Ok(());
     }
     for c in g.coords_iter() {
         let p = Point::from(c);
-        let inside = outlines.iter().any(|o| o.contains(&p));
-        if !inside
-            && outlines
-                .iter()
-                .all(|o| distance_m(o, c) > OUTLINE_TOLERANCE_M)
-        {
+        // Only outlines whose bounds (grown well past the tolerance) hold the point can
+        // contain it or lie within the tolerance: a data set of many districts checks few.
+        let near = || snap.base_near(BaseKind::District, c.x, c.y, OUTLINE_MARGIN);
+        let inside = near().any(|(_, o)| o.geometry.contains(&p));
+        if !inside && near().all(|(_, o)| distance_m(&o.geometry, c) > OUTLINE_TOLERANCE_M) {
             return Err(refused(
                 "outside_district",
                 format!(
@@ -478,7 +478,7 @@ fn subdistrict_of(
         _ => g.interior_point(),
     };
     let found = at.and_then(|p| {
-        snap.base_of(BaseKind::SubDistrict)
+        snap.base_near(BaseKind::SubDistrict, p.x(), p.y(), 0.0)
             .find(|(_, b)| b.geometry.contains(&p))
             .and_then(|(_, b)| b.code.clone())
     });

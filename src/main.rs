@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use renewal_map::config::{Config, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_WEB_DIR, ServerLimits};
+use renewal_map::config::{
+    Config, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_WEB_DIR, Limits, ServerLimits,
+};
 use renewal_map::http::server;
 use renewal_map::model::{Dataset, Date, Role, SiteId};
 use renewal_map::snapshot::Snapshot;
@@ -110,6 +112,9 @@ struct ServeArgs {
     /// Most connections at once (lowered to fit the open-file limit).
     #[arg(long, env = "RENEWAL_MAP_MAX_CONNECTIONS", default_value_t = 1024)]
     max_connections: usize,
+    /// Most `GET /api/events` streams open at once; one more gets 503.
+    #[arg(long, env = "RENEWAL_MAP_MAX_EVENT_STREAMS", default_value_t = 1024)]
+    max_event_streams: usize,
     /// Largest request head in bytes (at least 8192).
     #[arg(long, env = "RENEWAL_MAP_MAX_HEADER_BYTES", default_value_t = 64 * 1024)]
     max_header_bytes: usize,
@@ -198,6 +203,10 @@ impl ServeArgs {
             cors_read_origins: self.web_access.cors_read_origins.clone(),
             cors_write_origins: self.web_access.cors_write_origins.clone(),
             trusted_proxies: self.web_access.proxies()?,
+            limits: Limits {
+                max_event_streams: self.max_event_streams,
+                ..Limits::default()
+            },
             ..Config::default()
         })
     }

@@ -62,7 +62,7 @@ pub struct Fixed {
     /// The plan's targets.
     pub plan: Plan,
     /// Sub-districts in file order.
-    pub subdistricts: Vec<SubDistrict>,
+    pub subdistricts: Arc<Vec<SubDistrict>>,
     /// Base-map features.
     pub base: Arc<Vec<BaseFeature>>,
     /// Projected base-map shapes.
@@ -76,7 +76,7 @@ pub struct Fixed {
     /// Each site's label point (an interior point of areas, the middle of lines), projected.
     pub site_anchors: Vec<crate::mercator::MercPoint>,
     /// Site position by public id.
-    pub by_id: HashMap<SiteId, usize>,
+    pub by_id: SiteIds,
     /// Bounds of the whole data set in WGS84 degrees: west, south, east, north.
     pub lnglat_bounds: [f64; 4],
     /// What each layer and field of the data set is worth (from its manifest).
@@ -122,7 +122,7 @@ impl Snapshot {
             generation: 1,
             fixed: Arc::new(Fixed {
                 plan,
-                subdistricts,
+                subdistricts: Arc::new(subdistricts),
                 base: Arc::new(base),
                 base_shapes: Arc::new(base_shapes),
                 site_shapes,
@@ -165,13 +165,13 @@ impl Snapshot {
 
     /// The site with public id `id`.
     pub fn site(&self, id: &str) -> Option<&Arc<Site>> {
-        let pos = *self.fixed.by_id.get(&SiteId(id.to_owned()))?;
+        let pos = self.position(id)?;
         self.sites.get(pos)
     }
 
     /// The position of the site with public id `id`.
     pub fn position(&self, id: &str) -> Option<usize> {
-        self.fixed.by_id.get(&SiteId(id.to_owned())).copied()
+        self.fixed.by_id.get(id)
     }
 
     /// A new snapshot in which `site` (matched by id) replaces its older state. When its
@@ -267,11 +267,7 @@ impl Snapshot {
                 .enumerate()
                 .map(|(k, &p)| (k, fixed.site_shapes.bounds[p])),
         );
-        fixed.by_id = sites
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.clone(), i))
-            .collect();
+        fixed.by_id = SiteIds::of(&sites);
         Some(self.next(Arc::new(fixed), sites, &[old]))
     }
 
@@ -326,6 +322,22 @@ impl Snapshot {
             .enumerate()
             .filter(move |(_, b)| b.kind == kind)
     }
+
+    /// The base-map features of `kind` whose bounds, grown by `margin` (in Web Mercator unit
+    /// square units: 1e-5 is about 400 m at the equator, 300 m at 41° N), hold `lng`, `lat`:
+    /// the only ones that can contain the point or lie within `margin` of it.
+    pub fn base_near(
+        &self,
+        kind: BaseKind,
+        lng: f64,
+        lat: f64,
+        margin: f64,
+    ) -> impl Iterator<Item = (usize, &BaseFeature)> {
+        let p = crate::mercator::project(lng, lat);
+        let bounds = &self.fixed.base_shapes.bounds;
+        self.base_of(kind)
+            .filter(move |(pos, _)| bounds[*pos].expand(margin).contains(p))
+    }
 }
 
 type SiteParts = (
@@ -333,8 +345,52 @@ type SiteParts = (
     Vec<usize>,
     SpatialIndex,
     Vec<crate::mercator::MercPoint>,
-    HashMap<SiteId, usize>,
+    SiteIds,
 );
+
+/// New ids kept beside the shared map before they are folded into a copy of it, so a create
+/// copies a few ids rather than every one.
+const NEW_IDS_MAX: usize = 64;
+
+/// Site positions by public id: a map shared between snapshots plus the few ids created
+/// since it was last copied (a create would otherwise copy 24,000 ids at K=100).
+#[derive(Debug, Clone, Default)]
+pub struct SiteIds {
+    shared: Arc<HashMap<SiteId, usize>>,
+    new: Vec<(SiteId, usize)>,
+}
+
+impl SiteIds {
+    /// The ids of `sites`, by position.
+    fn of<T: std::borrow::Borrow<Site>>(sites: &[T]) -> SiteIds {
+        SiteIds {
+            shared: Arc::new(
+                sites
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.borrow().id.clone(), i))
+                    .collect(),
+            ),
+            new: Vec::new(),
+        }
+    }
+
+    /// The position of the site with id `id`.
+    pub fn get(&self, id: &str) -> Option<usize> {
+        self.new
+            .iter()
+            .find(|(s, _)| s.as_str() == id)
+            .map(|(_, p)| *p)
+            .or_else(|| self.shared.get(&SiteId(id.to_owned())).copied())
+    }
+
+    fn insert(&mut self, id: SiteId, pos: usize) {
+        self.new.push((id, pos));
+        if self.new.len() >= NEW_IDS_MAX {
+            Arc::make_mut(&mut self.shared).extend(self.new.drain(..));
+        }
+    }
+}
 
 /// The projected shapes, park positions, park tree, label points and id map of `sites`.
 fn site_parts(sites: &[Site]) -> SiteParts {
@@ -352,11 +408,7 @@ fn site_parts(sites: &[Site]) -> SiteParts {
             .map(|(k, &pos)| (k, site_shapes.bounds[pos])),
     );
     let site_anchors = sites.iter().map(|s| anchor(&s.geometry)).collect();
-    let by_id = sites
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.clone(), i))
-        .collect();
+    let by_id = SiteIds::of(sites);
     (site_shapes, park_positions, park_index, site_anchors, by_id)
 }
 

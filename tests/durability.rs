@@ -18,28 +18,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use common::http;
 use common::store::Fixture;
+use common::{Rng, http};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_renewal-map");
 const SITES: [&str; 4] = ["park-001", "road-001", "park-002", "compound-001"];
-
-/// xorshift64*: enough randomness for kill timing, and replayable from the printed seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn start(data: &Path) -> (Child, mpsc::Receiver<SocketAddr>) {
     let mut child = Command::new(BIN)
@@ -170,16 +154,7 @@ fn acknowledged_updates_survive_kill_9() {
         .ok()
         .and_then(|k| k.parse().ok())
         .unwrap_or(20);
-    let seed: u64 = std::env::var("DURABILITY_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-                | 1
-        });
-    let mut rng = Rng(seed);
+    let (mut rng, seed) = Rng::from_env("DURABILITY_SEED");
     let fx = Fixture::new();
     let data = fx.path().to_owned();
     let db = data.join("renewal.sqlite");

@@ -472,7 +472,7 @@ impl AccessModel {
             plan.district_name.clone(),
             Vec::new(),
         )];
-        for d in &snap.fixed.subdistricts {
+        for d in snap.fixed.subdistricts.iter() {
             areas.push((d.code.clone(), d.name.clone(), Vec::new()));
         }
         for (c, att) in self.network.compounds.iter().enumerate() {

@@ -1,8 +1,10 @@
-//! The durable store: a SQLite file (rusqlite, bundled SQLite) holding each site's current
-//! state, the accounts that may write, and the audit trail of every change.
+//! The durable store: a SQLite file (rusqlite, bundled SQLite) holding every site (geometry
+//! and attributes, as the current feature and every version of it), the accounts that may
+//! write, and the audit trail of every change.
 //!
-//! The GeoJSON data set stays the source of geometry and the plan; the store overlays status,
-//! progress, note, plan fields, version and `updated_at`. Opened in WAL mode with
+//! The store is the system of record for sites: it is seeded from the data set's
+//! `sites.geojson` on first start and from then on only new ids are taken from the file (see
+//! docs/living-map.md); base layers and the plan stay in the data set. Opened in WAL mode with
 //! `synchronous=FULL` (a change acknowledged is a change on disk) and foreign keys on, each
 //! checked after it is set. Writes take one connection behind a mutex and run in
 //! `BEGIN IMMEDIATE` transactions; reads (history, tokens) use a second connection, so they
@@ -175,6 +177,10 @@ struct Inner {
     published: AtomicI64,
     /// How many callers wait for the writer right now.
     waiting: std::sync::atomic::AtomicUsize,
+    /// The highest numeric feature id handed out by [`Store::next_fid`] (`None` until the first
+    /// call reads it from the stored features). In memory is exact: one process serves a store
+    /// ([`ServeLock`]), and every create runs under the write service's lock.
+    fid_high: Mutex<Option<u64>>,
 }
 
 /// The settings SQLite reports on one connection of the store, as read back by
@@ -202,9 +208,9 @@ pub fn default_path(data_dir: &Path) -> PathBuf {
     data_dir.join(DEFAULT_FILE)
 }
 
-fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    // A panic while holding the lock leaves no open transaction behind (rusqlite rolls back
-    // on drop), so the connection is still sound.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a connection's lock leaves no open transaction behind (rusqlite
+    // rolls back on drop), so the connection is still sound; the fid mark is a plain number.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -247,6 +253,7 @@ impl Store {
                 reader: Mutex::new(reader),
                 published: AtomicI64::new(published),
                 waiting: std::sync::atomic::AtomicUsize::new(0),
+                fid_high: Mutex::new(None),
             }),
         })
     }

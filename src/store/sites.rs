@@ -421,15 +421,27 @@ impl Store {
         v.map(|s| super::parse(&s, "seeded_at")).transpose()
     }
 
-    /// The smallest numeric feature id no stored site (live or retired) uses.
+    /// A numeric feature id no stored site (live or retired) uses, and none handed out before.
+    /// The stored maximum is read once (a scan of every feature); later calls count on from
+    /// it, so a create costs the same whatever the number of sites. An id handed out for a
+    /// create that then fails is not reused: ids only need to be unique.
     pub fn next_fid(&self) -> Result<u64, StoreError> {
-        let conn = lock(&self.inner.reader);
-        let max: Option<i64> = conn.query_row(
-            "SELECT max(CAST(json_extract(feature, '$.properties.fid') AS INTEGER)) FROM site_state",
-            [],
-            |r| r.get(0),
-        )?;
-        Ok(max.map_or(1, |m| m.max(0) as u64 + 1))
+        let mut high = lock(&self.inner.fid_high);
+        let current = match *high {
+            Some(h) => h,
+            None => {
+                let conn = lock(&self.inner.reader);
+                let max: Option<i64> = conn.query_row(
+                    "SELECT max(CAST(json_extract(feature, '$.properties.fid') AS INTEGER)) FROM site_state",
+                    [],
+                    |r| r.get(0),
+                )?;
+                max.map_or(0, |m| m.max(0) as u64)
+            }
+        };
+        let next = current + 1;
+        *high = Some(next);
+        Ok(next)
     }
 
     /// The newest snapshot generation recorded with a change (0 if none): a restarted service
