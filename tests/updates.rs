@@ -277,6 +277,14 @@ async fn auth_matrix() {
             "backward_requires_planner",
         ),
         (
+            "field accepts a site",
+            Some(team_a.clone()),
+            "road-001",
+            r#"{"status":"accepted"}"#,
+            403,
+            "acceptance_requires_planner",
+        ),
+        (
             "field lowers progress",
             Some(team_a.clone()),
             "road-001",

@@ -4,8 +4,9 @@
 //! the site's next state or the one rule the patch breaks. Pure: no clock, store or HTTP.
 //!
 //! The rules:
-//! - forward status moves (any number of stages) for field teams and planners; a backward move
-//!   (a lower stage, or out of `completed`/`accepted`) only by a planner, with a `reason`;
+//! - forward status moves (any number of stages) for field teams and planners, except into
+//!   `accepted` (已验收), which is a planner's decision; a backward move (a lower stage, or out
+//!   of `completed`/`accepted`) only by a planner, with a `reason`;
 //! - `suspended` sits outside the order: a field team may report it (an observation: work
 //!   has stopped) on any site not yet completed; leaving it (resuming, at any stage) is a
 //!   planner's decision and needs a `reason`, like a backward move, since the stage works
@@ -182,6 +183,12 @@ pub fn apply_patch(
                         format!("resuming a suspended site at {to} needs a reason"),
                     ));
                 }
+            }
+            if to == RenewalStatus::Accepted && !planner {
+                return Err(forbidden(
+                    "acceptance_requires_planner",
+                    "accepting a site (已验收) is a planner's decision; report it completed",
+                ));
             }
             if to == RenewalStatus::Suspended && from.is_done() {
                 return Err(invalid(
@@ -379,10 +386,19 @@ mod tests {
     }
 
     #[test]
-    fn every_forward_move_is_open_to_field_teams() {
+    fn every_forward_move_but_acceptance_is_open_to_field_teams() {
         for (i, from) in RenewalStatus::ALL[..6].iter().enumerate() {
             for to in &RenewalStatus::ALL[i + 1..6] {
                 let p = if from.is_done() { 100 } else { 10 };
+                if *to == Accepted {
+                    assert_eq!(
+                        run(&site(*from, p), &status(*to), Role::Field),
+                        Err("acceptance_requires_planner"),
+                        "{from}->{to}"
+                    );
+                    assert!(run(&site(*from, p), &status(*to), Role::Planner).is_ok());
+                    continue;
+                }
                 let next = run(&site(*from, p), &status(*to), Role::Field)
                     .unwrap_or_else(|e| panic!("{from}->{to}: {e}"));
                 assert_eq!(next.status, *to);

@@ -150,7 +150,7 @@ test('a field user is offered only the moves the server allows; the form\'s limi
   await signIn(page, token);
   const building = await mySiteWithStatus(page, 'under_construction');
   await openCard(page, building.id);
-  assert.deepEqual(await statusOptions(page), ['under_construction', 'completed', 'accepted', 'suspended']);
+  assert.deepEqual(await statusOptions(page), ['under_construction', 'completed', 'suspended'], 'acceptance (已验收) is a planner\'s decision');
   assert.equal(await page.getAttribute('#update-note', 'maxlength'), '2000');
   assert.equal(await page.getAttribute('#update-reason', 'maxlength'), '2000');
   assert.equal(await page.isVisible('#update-reason'), false, 'no reason asked for a forward move');
