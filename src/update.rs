@@ -23,7 +23,7 @@ use crate::model::{
     Account, BreachKind, RuleBreach, Site, SiteId, SitePatch, Timestamp, apply_patch,
 };
 use crate::snapshot::Snapshot;
-use crate::store::{ChangeContext, ChangeKind, Commit, SiteStore, StoreError};
+use crate::store::{ChangeContext, ChangeKind, Commit, Idempotency, SiteStore, StoreError};
 use crate::tiles::cache::TileCache;
 
 /// How many past instants keep their rebuilt snapshot and tiles in memory (each snapshot costs
@@ -84,6 +84,18 @@ pub struct Write {
     pub note: Option<String>,
     /// A reason recorded with the change.
     pub reason: Option<String>,
+    /// The client's idempotency key, if it sent one: a repeat of the key by the same account
+    /// is answered with the change the key made, not applied again.
+    pub idempotency: Option<RequestKey>,
+}
+
+/// A client's idempotency key (`Idempotency-Key`) and a fingerprint of the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    /// The key as sent (1–255 visible ASCII characters, checked by the caller).
+    pub key: String,
+    /// The request in a normal form; a repeat of the key with another request is refused.
+    pub request: String,
 }
 
 /// A change that was committed and published.
@@ -95,6 +107,8 @@ pub struct Applied {
     pub seq: i64,
     /// What the change was.
     pub kind: ChangeKind,
+    /// Whether this answers a repeat of an idempotency key (nothing was written now).
+    pub replayed: bool,
 }
 
 /// Why a write was refused or failed.
@@ -135,6 +149,12 @@ pub enum UpdateError {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// An idempotency key used before by the same account for another request.
+    #[error("idempotency key {key:?} was used for another request")]
+    KeyReused {
+        /// The key.
+        key: String,
+    },
     /// The snapshot did not hold a site the store and the service agree on (a bug).
     #[error("snapshot out of step with the store for site {0}")]
     Inconsistent(String),
@@ -238,6 +258,9 @@ impl UpdateService {
     /// Runs one write through the whole protocol (see the module docs).
     pub fn apply(&self, w: Write) -> Result<Applied, UpdateError> {
         let _writer = lock(&self.writer);
+        if let Some(replay) = self.replay(&w)? {
+            return Ok(replay);
+        }
         let snap = self.snapshot.load_full();
         let id = w.id.as_str();
         let kind = w.edit.kind();
@@ -335,6 +358,10 @@ impl UpdateService {
                 actor: &w.actor,
                 note: w.note.as_deref(),
                 reason: w.reason.as_deref(),
+                idempotency: w.idempotency.as_ref().map(|k| Idempotency {
+                    key: &k.key,
+                    request: &k.request,
+                }),
             },
             bbox,
             generation: Some(generation),
@@ -368,7 +395,37 @@ impl UpdateService {
             site: next,
             seq,
             kind,
+            replayed: false,
         })
+    }
+
+    /// The answer to a repeat of `w`'s idempotency key: the site at the version the key's
+    /// change wrote. Under the writer lock, so a key's first write and its repeat cannot both
+    /// apply; `None` when the key is new (or none was sent).
+    fn replay(&self, w: &Write) -> Result<Option<Applied>, UpdateError> {
+        let Some(k) = &w.idempotency else {
+            return Ok(None);
+        };
+        let Some(r) = self.store.replay(w.actor.id, &k.key)? else {
+            return Ok(None);
+        };
+        if r.request != k.request || r.site_id != w.id.as_str() {
+            return Err(UpdateError::KeyReused { key: k.key.clone() });
+        }
+        let (site, retired) = self
+            .store
+            .version(&r.site_id, r.version)?
+            .ok_or_else(|| UpdateError::Inconsistent(r.site_id.clone()))?;
+        Ok(Some(Applied {
+            site,
+            seq: r.seq,
+            kind: if retired {
+                ChangeKind::Retired
+            } else {
+                w.edit.kind()
+            },
+            replayed: true,
+        }))
     }
 
     /// The store holds another version of `id` than the map: only if something wrote the

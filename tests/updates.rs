@@ -1010,6 +1010,7 @@ async fn a_revocation_during_a_write_stops_it() {
         actor: &account,
         note: Some("x"),
         reason: None,
+        idempotency: None,
     };
     assert!(matches!(
         store.writer().record(&before, &after, ctx),
@@ -1047,6 +1048,7 @@ async fn a_store_ahead_of_the_map_gives_412_and_is_republished() {
         actor: &account,
         note: None,
         reason: None,
+        idempotency: None,
     };
     behind
         .writer()
@@ -1122,6 +1124,7 @@ async fn the_feed_never_runs_ahead_of_the_map() {
         actor: &account,
         note: Some("second"),
         reason: None,
+        idempotency: None,
     };
     let mut writer = store.writer();
     let seq = writer.record(&before, &after, ctx).expect("commit");

@@ -69,6 +69,7 @@ pub fn layer(config: &Config) -> CorsLayer {
             header::ACCEPT,
             header::ACCEPT_LANGUAGE,
             HeaderName::from_static("last-event-id"),
+            HeaderName::from_static("idempotency-key"),
         ])
         .expose_headers([
             header::ETAG,
@@ -76,6 +77,7 @@ pub fn layer(config: &Config) -> CorsLayer {
             header::CONTENT_LENGTH,
             header::LINK,
             HeaderName::from_static("x-tile-cache"),
+            HeaderName::from_static("idempotent-replayed"),
         ])
         .max_age(PREFLIGHT_MAX_AGE)
 }

@@ -249,6 +249,12 @@ pub fn update_error(e: crate::update::UpdateError, today: crate::model::Date) ->
             code: b.code,
             message: b.message,
         },
+        E::KeyReused { key } => ApiError::Unprocessable {
+            code: "idempotency_key_reused",
+            message: format!(
+                "Idempotency-Key {key:?} was sent before with another request; use a new key for a new update"
+            ),
+        },
         E::Revoked => ApiError::Unauthorized,
         E::NotAssigned { site, account } => ApiError::Forbidden {
             rule: "outside_assignment",

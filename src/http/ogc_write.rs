@@ -217,6 +217,7 @@ async fn create(
             edit: Edit::Create(Box::new(site)),
             note,
             reason: None,
+            idempotency: None,
         },
     )
     .await?;
@@ -303,6 +304,7 @@ async fn write_draft(
             edit: Edit::Replace(Box::new(site)),
             note,
             reason: None,
+            idempotency: None,
         },
     )
     .await?;
@@ -330,6 +332,7 @@ async fn retire(
             edit: Edit::Retire,
             note: None,
             reason: None,
+            idempotency: None,
         },
     )
     .await?;
@@ -358,6 +361,7 @@ async fn restore(
             edit: Edit::Restore,
             note: None,
             reason: None,
+            idempotency: None,
         },
     )
     .await?;

@@ -249,6 +249,9 @@ fn status_update() -> Value {
             path_param("id", "Site id", json!({"type": "string"})),
             {"name": "If-Match", "in": "header", "required": true,
              "description": "The site's ETag as last read", "schema": {"type": "string"}},
+            {"name": "Idempotency-Key", "in": "header", "required": false,
+             "description": "A client-made key (1–255 visible ASCII characters, e.g. a UUID): a repeat by the same account is answered with the original result (header Idempotent-Replayed: true) and not applied again; the same key with another body is 422",
+             "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}},
         ],
         "security": [{"bearer": []}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {

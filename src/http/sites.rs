@@ -10,7 +10,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -20,7 +20,7 @@ use super::extract::{ApiPath, Params, clip};
 use crate::features::site_feature;
 use crate::model::{Account, Role, Site, SiteId, SitePatch};
 use crate::store::{Change, Store, StoreError};
-use crate::update::{Edit, Write};
+use crate::update::{Edit, RequestKey, Write};
 
 /// Page size of `/api/changes` when `limit` is not given.
 const DEFAULT_CHANGES: usize = 100;
@@ -183,7 +183,12 @@ pub(super) fn if_match(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
 }
 
 /// Parses the body as a [`SitePatch`], mapping each failure to its 4xx.
-fn patch_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<SitePatch, ApiError> {
+/// The patch in the body, and the body in a normal form (parsed and written again) that a
+/// repeat of an idempotency key is compared with.
+fn patch_body(
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<(SitePatch, String), ApiError> {
     let bytes = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge {
@@ -204,7 +209,7 @@ fn patch_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<SiteP
             message: "the body must be a JSON object".into(),
         });
     }
-    serde_json::from_slice::<SitePatch>(&bytes).map_err(|e| {
+    let patch = serde_json::from_slice::<SitePatch>(&bytes).map_err(|e| {
         use serde_json::error::Category;
         let code = match e.classify() {
             Category::Syntax | Category::Eof | Category::Io => "invalid_json",
@@ -217,7 +222,13 @@ fn patch_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<SiteP
                 "{e}; the body is a JSON object with any of status, progress, note, reason (planners: planned_start, planned_finish, investment_wan)"
             ),
         }
-    })
+    })?;
+    // It parsed as a patch, so it parses as JSON.
+    let request = serde_json::from_slice::<Value>(&bytes).map_or_else(
+        |_| String::from_utf8_lossy(&bytes).into_owned(),
+        |v| v.to_string(),
+    );
+    Ok((patch, request))
 }
 
 fn site_response(status: StatusCode, site: &Site, body: Value) -> Response {
@@ -259,7 +270,8 @@ pub(super) async fn patch_site(
         });
     }
     let expected = if_match(&headers)?;
-    let patch = patch_body(body, state.config.limits.max_body_bytes)?;
+    let key = idempotency_key(&headers)?;
+    let (patch, request) = patch_body(body, state.config.limits.max_body_bytes)?;
     let today = state.config.today();
     let updates = state.updates.clone().ok_or(ApiError::ReadOnly)?;
     let fault_state = state.clone();
@@ -270,16 +282,58 @@ pub(super) async fn patch_site(
         note: patch.note.clone(),
         reason: patch.reason.clone(),
         edit: Edit::Patch(patch),
+        idempotency: key.map(|key| RequestKey { key, request }),
     };
-    let written = blocking(move || {
+    let applied = blocking(move || {
         updates
             .apply(write)
             .map_err(|e| write_failed(&fault_state, e, today))
     })
-    .await?
-    .site;
-    let body = site_feature(&written, today);
-    Ok(site_response(StatusCode::OK, &written, body))
+    .await?;
+    let body = site_feature(&applied.site, today);
+    let mut response = site_response(StatusCode::OK, &applied.site, body);
+    if applied.replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// Set on the answer to a repeated `Idempotency-Key`: the original result, nothing written.
+const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// Longest `Idempotency-Key`, in characters.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// The optional `Idempotency-Key` header: 1–255 visible ASCII characters (a UUID from the
+/// client, say), possibly quoted as an RFC 8941 string.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let mut values = headers.get_all("idempotency-key").iter();
+    let Some(v) = values.next() else {
+        return Ok(None);
+    };
+    let bad = || ApiError::BadRequest {
+        code: "invalid_idempotency_key",
+        message: format!(
+            "Idempotency-Key must be one value of 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters (a UUID, say)"
+        ),
+    };
+    if values.next().is_some() {
+        return Err(bad());
+    }
+    let text = v.to_str().map_err(|_| bad())?.trim();
+    let key = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(bad());
+    }
+    Ok(Some(key.to_owned()))
 }
 
 pub(super) fn change_json(c: &Change, with_site: bool) -> Value {

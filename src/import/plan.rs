@@ -197,6 +197,7 @@ pub fn import(
                 edit,
                 note: Some(format!("import from {name}")),
                 reason: None,
+                idempotency: None,
             })
             .map_err(|e| format!("{name}: site {id}: {e}"))?;
         meter.tick();

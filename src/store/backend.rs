@@ -2,7 +2,7 @@
 //! issue 8) plugs in without touching the service or the handlers. SQLite ([`Store`]) is the
 //! one implementation today.
 
-use super::{Change, Commit, Store, StoreError, StoredSite};
+use super::{Change, Commit, Replay, Store, StoreError, StoredSite};
 use crate::model::{Account, Site, Timestamp};
 
 /// The system of record behind [`crate::update::UpdateService`]: accounts, every site with
@@ -32,6 +32,9 @@ pub trait SiteStore: Send + Sync + std::fmt::Debug {
     fn seeded_at(&self) -> Result<Option<Timestamp>, StoreError>;
     /// The smallest feature id no stored site uses.
     fn next_fid(&self) -> Result<u64, StoreError>;
+    /// The change an account made with an idempotency key, if any (published or not: the
+    /// service asks under its writer lock, after the change was published).
+    fn replay(&self, account_id: i64, key: &str) -> Result<Option<Replay>, StoreError>;
 }
 
 impl SiteStore for Store {
@@ -77,5 +80,9 @@ impl SiteStore for Store {
 
     fn next_fid(&self) -> Result<u64, StoreError> {
         Store::next_fid(self)
+    }
+
+    fn replay(&self, account_id: i64, key: &str) -> Result<Option<Replay>, StoreError> {
+        Store::replay(self, account_id, key)
     }
 }

@@ -343,6 +343,30 @@ pub struct ChangeContext<'a> {
     pub note: Option<&'a str>,
     /// The reason given, if any.
     pub reason: Option<&'a str>,
+    /// The client's `Idempotency-Key` and the request it came with, if one was sent.
+    pub idempotency: Option<Idempotency<'a>>,
+}
+
+/// A client's idempotency key and a fingerprint of the request it was sent with (the body).
+#[derive(Debug, Clone, Copy)]
+pub struct Idempotency<'a> {
+    /// The key, as the client sent it.
+    pub key: &'a str,
+    /// What the request asked for; a repeat with another request is refused.
+    pub request: &'a str,
+}
+
+/// The change an idempotency key made before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    /// The change's seq.
+    pub seq: i64,
+    /// The site it changed.
+    pub site_id: String,
+    /// The version it wrote.
+    pub version: u64,
+    /// The request it was made with.
+    pub request: String,
 }
 
 impl Writer<'_> {

@@ -83,6 +83,14 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) STRICT;
     "#,
+    // 3: a client's idempotency key with the change it made, so a replay after a lost
+    // response is answered with the original result instead of being applied again.
+    r#"
+    ALTER TABLE change ADD COLUMN idempotency_key TEXT;
+    ALTER TABLE change ADD COLUMN idempotency_request TEXT;
+    CREATE UNIQUE INDEX change_idempotency ON change(account_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,7 +9,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::Value;
 
-use super::{ChangeContext, Store, StoreError, Writer, accounts, history, lock};
+use super::{ChangeContext, Replay, Store, StoreError, Writer, accounts, history, lock};
 use crate::load::{site_from_record, site_record};
 use crate::model::{Site, Timestamp};
 
@@ -291,9 +291,9 @@ impl Writer<'_> {
         tx.execute(
             "INSERT INTO change (site_id, at, account_id, actor, role, from_status, from_progress,
                  to_status, to_progress, note, reason, plan, version, change_kind, bbox,
-                 generation, geometry_changed, site_kind)
+                 generation, geometry_changed, site_kind, idempotency_key, idempotency_request)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18)",
+                 ?18, ?19, ?20)",
             params![
                 after.id.as_str(),
                 after.updated_at.to_string(),
@@ -313,6 +313,8 @@ impl Writer<'_> {
                 c.generation.map(|g| g as i64),
                 geometry_changed,
                 after.kind.as_str(),
+                c.ctx.idempotency.map(|i| i.key),
+                c.ctx.idempotency.map(|i| i.request),
             ],
         )?;
         let seq = tx.last_insert_rowid();
@@ -393,6 +395,27 @@ impl Store {
             .filter(|(_, _, retired)| !retired)
             .map(|(f, v, _)| from_record(f, *v))
             .collect()
+    }
+
+    /// The change `account_id` made with idempotency key `key`, if any.
+    pub fn replay(&self, account_id: i64, key: &str) -> Result<Option<Replay>, StoreError> {
+        let conn = self.read();
+        let row = conn
+            .query_row(
+                "SELECT seq, site_id, version, idempotency_request FROM change
+                 WHERE account_id = ?1 AND idempotency_key = ?2",
+                params![account_id, key],
+                |r| {
+                    Ok(Replay {
+                        seq: r.get(0)?,
+                        site_id: r.get(1)?,
+                        version: r.get::<_, i64>(2)? as u64,
+                        request: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    })
+                },
+            )
+            .optional()?;
+        Ok(row)
     }
 
     /// One stored version of a site: the full feature in data-file form and whether the
