@@ -104,10 +104,13 @@ async fn access(app: &Router, method: &str) -> Access {
 /// Ids and walking metres of the open parks nearest to grid point (i, j), by distance.
 async fn nearest(app: &Router, i: f64, j: f64) -> Vec<(String, f64)> {
     let (lng, lat) = grid(i, j);
-    let body = get(app, &format!("/api/parks/nearest?lon={lng}&lat={lat}&limit=5"))
-        .await
-        .expect(200)
-        .json();
+    let body = get(
+        app,
+        &format!("/api/parks/nearest?lon={lng}&lat={lat}&limit=5"),
+    )
+    .await
+    .expect(200)
+    .json();
     body["features"]
         .as_array()
         .expect("features")
@@ -122,7 +125,10 @@ async fn nearest(app: &Router, i: f64, j: f64) -> Vec<(String, f64)> {
 }
 
 fn near(got: f64, want: f64, what: &str) {
-    assert!((got - want).abs() < 1.0, "{what}: {got} m, want {want:.1} m");
+    assert!(
+        (got - want).abs() < 1.0,
+        "{what}: {got} m, want {want:.1} m"
+    );
 }
 
 #[tokio::test]
@@ -133,27 +139,46 @@ async fn access_follows_creating_moving_and_retiring_a_park() {
     let app = renewal_map::app(state);
 
     // Before: compound-b has no park within 300 m either way.
-    let (net, straight) = (access(&app, "network").await, access(&app, "straight").await);
+    let (net, straight) = (
+        access(&app, "network").await,
+        access(&app, "straight").await,
+    );
     assert_eq!((net.households, straight.households), (0, 500));
     let (park, walk_m, straight_m) = net.of("compound-b");
     assert_eq!(park, "park-a");
-    assert!(walk_m > 600.0 && straight_m > 300.0, "{walk_m} {straight_m}");
+    assert!(
+        walk_m > 600.0 && straight_m > 300.0,
+        "{walk_m} {straight_m}"
+    );
     assert_eq!(nearest(&app, 2.5, 3.0).await[0].0, "park-a");
 
     // Create an open park at the grid's north-east corner, 68 m along the street from
     // compound-b: it is now covered by both methods.
-    let r = write(&app, Method::POST, PARKS, &token, None, &open_park(3.0, 3.0))
-        .await
-        .expect(201);
+    let r = write(
+        &app,
+        Method::POST,
+        PARKS,
+        &token,
+        None,
+        &open_park(3.0, 3.0),
+    )
+    .await
+    .expect(201);
     let id = r.json()["id"].as_str().expect("id").to_owned();
     let beside_b = to_edge_m((2.5, 3.0), (3.0, 3.0));
-    let (net, straight) = (access(&app, "network").await, access(&app, "straight").await);
+    let (net, straight) = (
+        access(&app, "network").await,
+        access(&app, "straight").await,
+    );
     assert_eq!((net.households, straight.households), (500, 1000));
     let (park, walk_m, straight_m) = net.of("compound-b");
     assert_eq!(park, id);
     near(walk_m, beside_b, "walk from compound-b");
     near(straight_m, beside_b, "straight from compound-b");
-    assert_eq!(straight.row("compound-b")["nearest_park"]["id"], id.as_str());
+    assert_eq!(
+        straight.row("compound-b")["nearest_park"]["id"],
+        id.as_str()
+    );
     let found = nearest(&app, 2.5, 3.0).await;
     assert_eq!(found[0].0, id);
     near(found[0].1, beside_b, "nearest parks walk_m");
@@ -172,7 +197,10 @@ async fn access_follows_creating_moving_and_retiring_a_park() {
     .await
     .expect(200);
     let beside_a = to_edge_m((0.5, 0.0), (0.0, 0.0));
-    let (net, straight) = (access(&app, "network").await, access(&app, "straight").await);
+    let (net, straight) = (
+        access(&app, "network").await,
+        access(&app, "straight").await,
+    );
     assert_eq!((net.households, straight.households), (300, 500));
     assert_eq!(net.of("compound-b").0, "park-a");
     assert!(net.of("compound-b").1 > 600.0);
@@ -194,14 +222,14 @@ async fn access_follows_creating_moving_and_retiring_a_park() {
     )
     .await
     .expect(204);
-    let (net, straight) = (access(&app, "network").await, access(&app, "straight").await);
+    let (net, straight) = (
+        access(&app, "network").await,
+        access(&app, "straight").await,
+    );
     assert_eq!((net.households, straight.households), (0, 500));
     assert_eq!(net.of("compound-a").0, "park-a");
     assert!(
-        nearest(&app, 0.5, 0.0)
-            .await
-            .iter()
-            .all(|(p, _)| *p != id),
+        nearest(&app, 0.5, 0.0).await.iter().all(|(p, _)| *p != id),
         "a retired park is no one's nearest"
     );
 
@@ -216,7 +244,10 @@ async fn access_follows_creating_moving_and_retiring_a_park() {
     )
     .await
     .expect(200);
-    let (net, straight) = (access(&app, "network").await, access(&app, "straight").await);
+    let (net, straight) = (
+        access(&app, "network").await,
+        access(&app, "straight").await,
+    );
     assert_eq!((net.households, straight.households), (500, 1000));
     let (park, walk_m, _) = net.of("compound-b");
     assert_eq!(park, "park-b");

@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::model::{RenewalKind, Site, UnknownName};
-use crate::nearest::{ParkScope, distance_to_area_m, nearest_parks};
+use crate::nearest::{ParkScope, distance_lower_bound_m, distance_to_area_m, nearest_parks};
 use crate::snapshot::Snapshot;
 use crate::walk::search::Labels;
 use crate::walk::{WalkNetwork, walk_minutes};
@@ -181,15 +181,17 @@ impl AccessModel {
             .iter()
             .map(|c| straight_nearest(snap, &network, c))
             .collect();
-        AccessModel::finish(snap, network, Arc::new(labels), open, straight)
+        let indicator = indicator_nearest(snap, &network, &open);
+        AccessModel::with_figures(snap, network, Arc::new(labels), open, straight, indicator)
     }
 
-    fn finish(
+    fn with_figures(
         snap: &Snapshot,
         network: Arc<WalkNetwork>,
         labels: Arc<Labels>,
         open: Vec<bool>,
         straight: Vec<Option<Nearest>>,
+        indicator: Vec<Option<Nearest>>,
     ) -> AccessModel {
         let walk = (0..network.compounds.len())
             .map(|c| {
@@ -198,7 +200,6 @@ impl AccessModel {
                     .map(|(park, distance_m, _)| Nearest { park, distance_m })
             })
             .collect();
-        let indicator = indicator_nearest(snap, &network, &open);
         AccessModel {
             generation: snap.generation,
             sites: Arc::clone(&snap.sites),
@@ -226,12 +227,13 @@ impl AccessModel {
         let net = Arc::clone(&self.network);
         let open = open_parks(snap, &net);
         if open == self.open {
-            return AccessModel::finish(
+            return AccessModel::with_figures(
                 snap,
                 net,
                 Arc::clone(&self.labels),
                 open,
                 self.straight.clone(),
+                self.indicator.clone(),
             );
         }
         let mut labels = (*self.labels).clone();
@@ -240,6 +242,13 @@ impl AccessModel {
         let opened: Vec<usize> = (0..open.len())
             .filter(|&p| open[p] && !self.open[p])
             .collect();
+        let bounds: Vec<Option<geo::Rect<f64>>> = opened
+            .iter()
+            .map(|&p| {
+                use geo::BoundingRect;
+                snap.sites[net.parks[p].site_pos].geometry.bounding_rect()
+            })
+            .collect();
         let mut straight = self.straight.clone();
         for (c, slot) in straight.iter_mut().enumerate() {
             let att = &net.compounds[c];
@@ -247,7 +256,14 @@ impl AccessModel {
                 *slot = straight_nearest(snap, &net, att);
                 continue;
             }
-            for &p in &opened {
+            for (&p, rect) in opened.iter().zip(&bounds) {
+                // Most compounds are far from the park that opened: a cheap lower bound
+                // skips the geodesic measurement (the cost of an update at K = 100).
+                if let (Some(n), Some(rect)) = (slot.as_ref(), rect)
+                    && distance_lower_bound_m(att.origin, rect) > n.distance_m
+                {
+                    continue;
+                }
                 let park = &snap.sites[net.parks[p].site_pos];
                 let d = distance_to_area_m(origin_point(att), &park.geometry);
                 let current = slot.map(|n| {
@@ -264,7 +280,16 @@ impl AccessModel {
                 }
             }
         }
-        AccessModel::finish(snap, net, Arc::new(labels), open, straight)
+        let indicator = if closed.iter().any(|c| *c) {
+            indicator_nearest(snap, &net, &open)
+        } else {
+            let mut best = self.indicator.clone();
+            for &p in &opened {
+                indicator_merge(snap, &net, p, &mut best);
+            }
+            best
+        };
+        AccessModel::with_figures(snap, net, Arc::new(labels), open, straight, indicator)
     }
 
     /// The nearest park of compound `c` under `method`.
@@ -330,30 +355,33 @@ fn straight_nearest(
 /// Per compound, the nearest open park that serves it under the indicator rule.
 fn indicator_nearest(snap: &Snapshot, net: &WalkNetwork, open: &[bool]) -> Vec<Option<Nearest>> {
     let mut best: Vec<Option<Nearest>> = vec![None; net.compounds.len()];
-    for (p, att) in net.parks.iter().enumerate() {
-        if !open[p] {
-            continue;
-        }
-        let park = &snap.sites[att.site_pos];
-        let Some(radius) = indicator_radius_m(park.area_m2) else {
-            continue;
-        };
-        for (c, d) in compounds_within_straight(snap, net, park, radius) {
-            let current = best[c].map(|n| {
-                (
-                    n.distance_m,
-                    snap.sites[net.parks[n.park as usize].site_pos].id.as_str(),
-                )
-            });
-            if lexi_better(d, park.id.as_str(), current) {
-                best[c] = Some(Nearest {
-                    park: p as u32,
-                    distance_m: d,
-                });
-            }
-        }
+    for p in (0..net.parks.len()).filter(|&p| open[p]) {
+        indicator_merge(snap, net, p, &mut best);
     }
     best
+}
+
+/// Takes open park `p` into the indicator's nearest serving parks `best`: the compounds
+/// within its class radius keep it when it is nearer (ties: the lower id).
+fn indicator_merge(snap: &Snapshot, net: &WalkNetwork, p: usize, best: &mut [Option<Nearest>]) {
+    let park = &snap.sites[net.parks[p].site_pos];
+    let Some(radius) = indicator_radius_m(park.area_m2) else {
+        return;
+    };
+    for (c, d) in compounds_within_straight(snap, net, park, radius) {
+        let current = best[c].map(|n| {
+            (
+                n.distance_m,
+                snap.sites[net.parks[n.park as usize].site_pos].id.as_str(),
+            )
+        });
+        if lexi_better(d, park.id.as_str(), current) {
+            best[c] = Some(Nearest {
+                park: p as u32,
+                distance_m: d,
+            });
+        }
+    }
 }
 
 /// The compounds (positions in `net.compounds`) whose interior point is within `radius_m`
@@ -475,11 +503,19 @@ impl AccessModel {
         for d in &snap.fixed.subdistricts {
             areas.push((d.code.clone(), d.name.clone(), Vec::new()));
         }
+        // By code, not a scan per compound: K = 100 has 1,000 sub-districts.
+        let by_code: std::collections::HashMap<String, usize> = areas
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, a)| (a.0.clone(), i))
+            .rev()
+            .collect();
         for (c, att) in self.network.compounds.iter().enumerate() {
             areas[0].2.push(c);
             let code = &snap.sites[att.site_pos].subdistrict_code;
-            if let Some(a) = areas[1..].iter_mut().find(|a| &a.0 == code) {
-                a.2.push(c);
+            if let Some(&i) = by_code.get(code) {
+                areas[i].2.push(c);
             }
         }
         let mut lines = areas.into_iter().map(|(code, name, members)| {
