@@ -137,6 +137,32 @@ pub fn distance_to_area_m(p: Point<f64>, g: &Geometry<f64>) -> f64 {
     best
 }
 
+/// A lower bound of the geodesic distance in metres from `origin` (WGS84) to anything
+/// inside `rect` (degrees): the gap in degrees at the fewest metres a degree can span there
+/// (110,574 m of latitude; 111,320 m times the cosine of the highest latitude involved, of
+/// longitude), less 1 %. Cheap, so a caller can skip measuring parks that cannot be nearer.
+///
+/// # Examples
+/// ```
+/// use geo::{Distance, Geodesic, Point, Rect, coord};
+/// use renewal_map::nearest::distance_lower_bound_m;
+/// let park = Rect::new(coord! {x: 123.41, y: 41.80}, coord! {x: 123.42, y: 41.81});
+/// let here = [123.40, 41.85];
+/// let bound = distance_lower_bound_m(here, &park);
+/// let corner = Geodesic.distance(Point::new(123.41, 41.81), Point::new(here[0], here[1]));
+/// assert!(bound > 0.9 * corner && bound <= corner);
+/// assert_eq!(distance_lower_bound_m([123.415, 41.805], &park), 0.0);
+/// ```
+pub fn distance_lower_bound_m(origin: [f64; 2], rect: &geo::Rect<f64>) -> f64 {
+    let (min, max) = (rect.min(), rect.max());
+    let dx = (min.x - origin[0]).max(origin[0] - max.x).max(0.0);
+    let dy = (min.y - origin[1]).max(origin[1] - max.y).max(0.0);
+    let lat = origin[1].abs().max(min.y.abs()).max(max.y.abs()).min(90.0);
+    let x_m = dx * 111_320.0 * lat.to_radians().cos();
+    let y_m = dy * 110_574.0;
+    0.99 * x_m.hypot(y_m)
+}
+
 fn rings_of(poly: &Polygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
     std::iter::once(poly.exterior()).chain(poly.interiors())
 }
@@ -170,5 +196,29 @@ mod tests {
         let p = Point::new(123.39, 41.79);
         let expect = Geodesic.distance(p, Point::new(123.4, 41.8));
         assert!((distance_to_area_m(p, &sq) - expect).abs() < 0.01);
+    }
+
+    #[test]
+    fn lower_bound_never_exceeds_the_distance() {
+        use geo::BoundingRect;
+        let mut seed = 5u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut tight = 0;
+        for _ in 0..2_000 {
+            let (lng, lat) = (100.0 + 40.0 * next(), -60.0 + 130.0 * next());
+            let sq = square(lng, lat, 0.0002 + 0.01 * next());
+            let rect = sq.bounding_rect().expect("bounds");
+            let p = [lng + 0.05 * (next() - 0.4), lat + 0.05 * (next() - 0.4)];
+            let d = distance_to_area_m(Point::new(p[0], p[1]), &sq);
+            let bound = distance_lower_bound_m(p, &rect);
+            assert!(bound <= d, "{p:?} {rect:?}: bound {bound} > {d}");
+            if bound > 0.95 * d {
+                tight += 1;
+            }
+        }
+        assert!(tight > 1_000, "the bound is loose: {tight}");
     }
 }

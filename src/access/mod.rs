@@ -11,11 +11,13 @@
 //!
 //! An [`AccessModel`] is a function of one snapshot: the network of its geometry plus, per
 //! compound and method, the nearest open park. [`cache::AccessCache`] keeps the last one and
-//! derives the next snapshot's incrementally. [`rank`] ranks the parks not yet open. Depends
-//! on `snapshot`, `nearest`, `walk` and `model`; knows nothing of HTTP.
+//! derives the next snapshot's incrementally. [`rank`] ranks the parks not yet open; `summary`
+//! turns a model into the report of one method. Depends on `snapshot`, `nearest`, `walk` and
+//! `model`; knows nothing of HTTP.
 
 pub mod cache;
 pub mod rank;
+mod summary;
 mod walking;
 
 use std::fmt;
@@ -27,11 +29,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::model::{RenewalKind, Site, UnknownName};
-use crate::nearest::{ParkScope, distance_to_area_m, nearest_parks};
+use crate::nearest::{ParkScope, distance_lower_bound_m, distance_to_area_m, nearest_parks};
 use crate::snapshot::Snapshot;
+use crate::walk::WalkNetwork;
 use crate::walk::search::Labels;
-use crate::walk::{WalkNetwork, walk_minutes};
 
+pub use summary::{AccessSummary, AreaCoverage, Coverage};
+pub(crate) use summary::{households, percent};
 pub use walking::{MAX_WALK_M, WalkingPark, nearest_by_walk, walking_parks};
 
 /// Parks of at least this area (m²) serve [`INDICATOR_LARGE_RADIUS_M`] under the indicator.
@@ -181,15 +185,17 @@ impl AccessModel {
             .iter()
             .map(|c| straight_nearest(snap, &network, c))
             .collect();
-        AccessModel::finish(snap, network, Arc::new(labels), open, straight)
+        let indicator = indicator_nearest(snap, &network, &open);
+        AccessModel::with_figures(snap, network, Arc::new(labels), open, straight, indicator)
     }
 
-    fn finish(
+    fn with_figures(
         snap: &Snapshot,
         network: Arc<WalkNetwork>,
         labels: Arc<Labels>,
         open: Vec<bool>,
         straight: Vec<Option<Nearest>>,
+        indicator: Vec<Option<Nearest>>,
     ) -> AccessModel {
         let walk = (0..network.compounds.len())
             .map(|c| {
@@ -198,7 +204,6 @@ impl AccessModel {
                     .map(|(park, distance_m, _)| Nearest { park, distance_m })
             })
             .collect();
-        let indicator = indicator_nearest(snap, &network, &open);
         AccessModel {
             generation: snap.generation,
             sites: Arc::clone(&snap.sites),
@@ -226,12 +231,13 @@ impl AccessModel {
         let net = Arc::clone(&self.network);
         let open = open_parks(snap, &net);
         if open == self.open {
-            return AccessModel::finish(
+            return AccessModel::with_figures(
                 snap,
                 net,
                 Arc::clone(&self.labels),
                 open,
                 self.straight.clone(),
+                self.indicator.clone(),
             );
         }
         let mut labels = (*self.labels).clone();
@@ -240,6 +246,13 @@ impl AccessModel {
         let opened: Vec<usize> = (0..open.len())
             .filter(|&p| open[p] && !self.open[p])
             .collect();
+        let bounds: Vec<Option<geo::Rect<f64>>> = opened
+            .iter()
+            .map(|&p| {
+                use geo::BoundingRect;
+                snap.sites[net.parks[p].site_pos].geometry.bounding_rect()
+            })
+            .collect();
         let mut straight = self.straight.clone();
         for (c, slot) in straight.iter_mut().enumerate() {
             let att = &net.compounds[c];
@@ -247,7 +260,14 @@ impl AccessModel {
                 *slot = straight_nearest(snap, &net, att);
                 continue;
             }
-            for &p in &opened {
+            for (&p, rect) in opened.iter().zip(&bounds) {
+                // Most compounds are far from the park that opened: a cheap lower bound
+                // skips the geodesic measurement (the cost of an update at K = 100).
+                if let (Some(n), Some(rect)) = (slot.as_ref(), rect)
+                    && distance_lower_bound_m(att.origin, rect) > n.distance_m
+                {
+                    continue;
+                }
                 let park = &snap.sites[net.parks[p].site_pos];
                 let d = distance_to_area_m(origin_point(att), &park.geometry);
                 let current = slot.map(|n| {
@@ -264,7 +284,16 @@ impl AccessModel {
                 }
             }
         }
-        AccessModel::finish(snap, net, Arc::new(labels), open, straight)
+        let indicator = if closed.iter().any(|c| *c) {
+            indicator_nearest(snap, &net, &open)
+        } else {
+            let mut best = self.indicator.clone();
+            for &p in &opened {
+                indicator_merge(snap, &net, p, &mut best);
+            }
+            best
+        };
+        AccessModel::with_figures(snap, net, Arc::new(labels), open, straight, indicator)
     }
 
     /// The nearest park of compound `c` under `method`.
@@ -330,30 +359,33 @@ fn straight_nearest(
 /// Per compound, the nearest open park that serves it under the indicator rule.
 fn indicator_nearest(snap: &Snapshot, net: &WalkNetwork, open: &[bool]) -> Vec<Option<Nearest>> {
     let mut best: Vec<Option<Nearest>> = vec![None; net.compounds.len()];
-    for (p, att) in net.parks.iter().enumerate() {
-        if !open[p] {
-            continue;
-        }
-        let park = &snap.sites[att.site_pos];
-        let Some(radius) = indicator_radius_m(park.area_m2) else {
-            continue;
-        };
-        for (c, d) in compounds_within_straight(snap, net, park, radius) {
-            let current = best[c].map(|n| {
-                (
-                    n.distance_m,
-                    snap.sites[net.parks[n.park as usize].site_pos].id.as_str(),
-                )
-            });
-            if lexi_better(d, park.id.as_str(), current) {
-                best[c] = Some(Nearest {
-                    park: p as u32,
-                    distance_m: d,
-                });
-            }
-        }
+    for p in (0..net.parks.len()).filter(|&p| open[p]) {
+        indicator_merge(snap, net, p, &mut best);
     }
     best
+}
+
+/// Takes open park `p` into the indicator's nearest serving parks `best`: the compounds
+/// within its class radius keep it when it is nearer (ties: the lower id).
+fn indicator_merge(snap: &Snapshot, net: &WalkNetwork, p: usize, best: &mut [Option<Nearest>]) {
+    let park = &snap.sites[net.parks[p].site_pos];
+    let Some(radius) = indicator_radius_m(park.area_m2) else {
+        return;
+    };
+    for (c, d) in compounds_within_straight(snap, net, park, radius) {
+        let current = best[c].map(|n| {
+            (
+                n.distance_m,
+                snap.sites[net.parks[n.park as usize].site_pos].id.as_str(),
+            )
+        });
+        if lexi_better(d, park.id.as_str(), current) {
+            best[c] = Some(Nearest {
+                park: p as u32,
+                distance_m: d,
+            });
+        }
+    }
 }
 
 /// The compounds (positions in `net.compounds`) whose interior point is within `radius_m`
@@ -384,200 +416,4 @@ pub(crate) fn compounds_within_straight(
             (d <= radius_m).then_some((c, d))
         })
         .collect()
-}
-
-/// Coverage within one radius (or, for the indicator, by its rule).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Coverage {
-    /// The radius in metres; `null` for the indicator, whose radius depends on park size.
-    pub radius_m: Option<f64>,
-    /// Walking minutes at the documented speed, for the radius.
-    pub walk_min: Option<f64>,
-    /// Compounds covered.
-    pub compounds: u32,
-    /// Their share of all compounds, percent.
-    pub compounds_percent: f64,
-    /// Households covered.
-    pub households: u64,
-    /// Their share of all households, percent.
-    pub households_percent: f64,
-}
-
-/// Coverage of one area (the district or a sub-district).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct AreaCoverage {
-    /// NBS code (the district's code for the district line).
-    pub code: String,
-    /// Name.
-    pub name: String,
-    /// Compounds in the area.
-    pub compounds: u32,
-    /// Households in them.
-    pub households: u64,
-    /// One line per radius.
-    pub radii: Vec<Coverage>,
-}
-
-/// The access report of one method.
-#[derive(Debug, Clone, Serialize)]
-pub struct AccessSummary {
-    /// The method.
-    pub method: Method,
-    /// The method in words.
-    pub method_description: &'static str,
-    /// Walking speed used for minutes, m/min.
-    pub walk_m_per_min: f64,
-    /// Open pocket parks.
-    pub open_parks: u32,
-    /// Open parks that count for the indicator (2,000 m² or more).
-    pub open_parks_counting_for_indicator: u32,
-    /// Parks not yet open under 2,000 m²: opening them cannot raise the indicator.
-    pub planned_parks_under_2000_m2: u32,
-    /// The whole district.
-    pub district: AreaCoverage,
-    /// Each sub-district, in data order.
-    pub subdistricts: Vec<AreaCoverage>,
-}
-
-fn round1(v: f64) -> f64 {
-    (v * 10.0).round() / 10.0
-}
-
-fn percent(part: f64, whole: f64) -> f64 {
-    if whole > 0.0 {
-        round1(100.0 * part / whole)
-    } else {
-        0.0
-    }
-}
-
-/// Households of compound `pos` in `snap`.
-pub(crate) fn households(snap: &Snapshot, pos: usize) -> u64 {
-    snap.sites[pos]
-        .compound()
-        .map_or(0, |c| u64::from(c.households))
-}
-
-impl AccessModel {
-    /// Coverage of the district and each sub-district under `method` for each of `radii_m`
-    /// (one line by the rule for the indicator).
-    pub fn summary(&self, snap: &Snapshot, method: Method, radii_m: &[f64]) -> AccessSummary {
-        let radii: Vec<Option<f64>> = match method {
-            Method::Indicator => vec![None],
-            _ => radii_m.iter().map(|r| Some(*r)).collect(),
-        };
-        let plan = &snap.fixed.plan;
-        let mut areas: Vec<(String, String, Vec<usize>)> = vec![(
-            plan.district_code.clone(),
-            plan.district_name.clone(),
-            Vec::new(),
-        )];
-        for d in snap.fixed.subdistricts.iter() {
-            areas.push((d.code.clone(), d.name.clone(), Vec::new()));
-        }
-        for (c, att) in self.network.compounds.iter().enumerate() {
-            areas[0].2.push(c);
-            let code = &snap.sites[att.site_pos].subdistrict_code;
-            if let Some(a) = areas[1..].iter_mut().find(|a| &a.0 == code) {
-                a.2.push(c);
-            }
-        }
-        let mut lines = areas.into_iter().map(|(code, name, members)| {
-            let hh = |c: usize| households(snap, self.network.compounds[c].site_pos);
-            let total_hh: u64 = members.iter().map(|&c| hh(c)).sum();
-            let radii = radii
-                .iter()
-                .map(|r| {
-                    let inside: Vec<usize> = members
-                        .iter()
-                        .copied()
-                        .filter(|&c| self.covered(method, c, r.unwrap_or(0.0)))
-                        .collect();
-                    let covered_hh: u64 = inside.iter().map(|&c| hh(c)).sum();
-                    Coverage {
-                        radius_m: *r,
-                        walk_min: r.map(walk_minutes),
-                        compounds: inside.len() as u32,
-                        compounds_percent: percent(inside.len() as f64, members.len() as f64),
-                        households: covered_hh,
-                        households_percent: percent(covered_hh as f64, total_hh as f64),
-                    }
-                })
-                .collect();
-            AreaCoverage {
-                code,
-                name,
-                compounds: members.len() as u32,
-                households: total_hh,
-                radii,
-            }
-        });
-        let district = lines.next().unwrap_or_else(|| AreaCoverage {
-            code: String::new(),
-            name: String::new(),
-            compounds: 0,
-            households: 0,
-            radii: Vec::new(),
-        });
-        let subdistricts = lines.collect();
-        let parks = || {
-            self.network
-                .parks
-                .iter()
-                .enumerate()
-                .map(|(p, a)| (self.open[p], snap.sites[a.site_pos].area_m2))
-        };
-        AccessSummary {
-            method,
-            method_description: method.describe(),
-            walk_m_per_min: crate::walk::WALK_M_PER_MIN,
-            open_parks: parks().filter(|(o, _)| *o).count() as u32,
-            open_parks_counting_for_indicator: parks()
-                .filter(|(o, a)| *o && indicator_radius_m(*a).is_some())
-                .count() as u32,
-            planned_parks_under_2000_m2: parks()
-                .filter(|(o, a)| !*o && indicator_radius_m(*a).is_none())
-                .count() as u32,
-            district,
-            subdistricts,
-        }
-    }
-
-    /// One row per compound: its nearest open park under `method`, the distance, and the
-    /// straight and walking distances; with `routes`, the walking route.
-    pub fn compound_rows(&self, snap: &Snapshot, method: Method, routes: bool) -> Vec<Value> {
-        let round = |v: f64| round1(v);
-        self.network
-            .compounds
-            .iter()
-            .enumerate()
-            .map(|(c, att)| {
-                let site = &snap.sites[att.site_pos];
-                let park_json = |n: Option<Nearest>| {
-                    n.map(|n| {
-                        let p = &snap.sites[self.network.parks[n.park as usize].site_pos];
-                        json!({"id": p.id, "name": p.name, "area_m2": round(p.area_m2)})
-                    })
-                };
-                let nearest = self.nearest(method, c);
-                let walk = self.walk[c];
-                let mut row = json!({
-                    "id": site.id,
-                    "name": site.name,
-                    "subdistrict_code": site.subdistrict_code,
-                    "households": households(snap, att.site_pos),
-                    "nearest_park": park_json(nearest),
-                    "distance_m": nearest.map(|n| round(n.distance_m)),
-                    "straight_m": self.straight[c].map(|n| round(n.distance_m)),
-                    "walk_m": walk.map(|n| round(n.distance_m)),
-                    "walk_min": walk.map(|n| walk_minutes(n.distance_m)),
-                    "walk_park": park_json(walk),
-                });
-                if routes && let Some(obj) = row.as_object_mut() {
-                    obj.insert("route".into(), self.route(c).unwrap_or(Value::Null));
-                }
-                row
-            })
-            .collect()
-    }
 }
