@@ -423,6 +423,7 @@ pub fn build(
         let mut missing = false;
         for (way, inner) in &rel.members {
             match data.member_ways.get(way) {
+                Some(refs) if refs.iter().any(|n| !data.nodes.contains_key(n)) => missing = true,
                 Some(refs) if *inner => ways.1.push(refs.clone()),
                 Some(refs) => ways.0.push(refs.clone()),
                 None => missing = true,
