@@ -13,7 +13,7 @@ use geo::{Area, Contains, Coord, InteriorPoint, LineString, MultiPolygon, Orient
 /// use renewal_map::import::osm::assemble::rings;
 /// // Two halves of a square, the second drawn the other way round.
 /// let r = rings(vec![vec![1, 2, 3], vec![1, 4, 3]]).unwrap();
-/// assert_eq!(r, vec![vec![1, 4, 3, 2, 1]]);
+/// assert_eq!(r, vec![vec![1, 2, 3, 4, 1]]);
 /// assert!(rings(vec![vec![1, 2, 3]]).is_none());
 /// ```
 pub fn rings(ways: Vec<Vec<i64>>) -> Option<Vec<Vec<i64>>> {
