@@ -401,6 +401,28 @@ async fn imported_data_set_serves_its_layers_with_the_osm_attribution_and_walks(
         }
     }
 
+    // OGC API – Features serves the imported streets with their OSM ids, filterable by them.
+    let items = common::get(&router, "/ogc/collections/streets/items?limit=5")
+        .await
+        .expect(200)
+        .json();
+    let first = &items["features"][0]["properties"]["osm_id"];
+    assert!(
+        first.as_str().is_some_and(|i| i.starts_with("way/")),
+        "{items}"
+    );
+    let one = common::get(
+        &router,
+        &format!(
+            "/ogc/collections/streets/items?filter=osm_id%3D%27{}%27",
+            first.as_str().unwrap_or_default().replace('/', "%2F")
+        ),
+    )
+    .await
+    .expect(200)
+    .json();
+    assert_eq!(one["features"].as_array().map(Vec::len), Some(1), "{one}");
+
     // The walking network is built from the imported streets: one graph over thousands of
     // street vertices, mostly connected.
     let snap = common::snapshot(&dir);
