@@ -425,6 +425,9 @@ pub fn base_feature(b: &BaseFeature) -> Value {
         );
     }
     p.insert("geometry_basis".into(), json!(b.basis.as_str()));
+    if let Some(osm_id) = &b.osm_id {
+        p.insert("osm_id".into(), json!(osm_id));
+    }
     feature(json!(b.fid), &b.geometry, p)
 }
 

@@ -25,6 +25,7 @@
 //! | [`walk`] | pedestrian network (streets noded, gates of compounds and parks) and shortest walks |
 //! | [`crs`] | GCJ-02 / BD-09 ↔ WGS84 conversions (pure) |
 //! | [`export`] | offline: site lists (CSV, XLSX ledger, GeoJSON), PMTiles and MBTiles |
+//! | [`import`] | offline: sites (GeoJSON, CSV, XLSX; WGS84, GCJ-02, BD-09) into a store; base layers from an OSM PBF |
 //! | [`timeline`] | completed sites over time against the plan's finish dates |
 //! | [`http`] | axum router, handlers, the one error → response mapping |
 //! | [`telemetry`] | log set-up: `RUST_LOG`, text or JSON lines, colour only on a terminal |

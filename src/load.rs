@@ -29,6 +29,14 @@ pub mod files {
     pub const LANDMARKS: &str = "landmarks.geojson";
     /// Renewal sites.
     pub const SITES: &str = "sites.geojson";
+    /// Existing green space: parks, gardens, playgrounds (optional; `import osm`).
+    pub const GREEN: &str = "green.geojson";
+    /// Lakes, ponds, rivers and canals (optional; `import osm`).
+    pub const WATER: &str = "water.geojson";
+    /// Railway lines (optional; `import osm`).
+    pub const RAILWAYS: &str = "railways.geojson";
+    /// Building footprints (optional; `import osm --buildings`).
+    pub const BUILDINGS: &str = "buildings.geojson";
     /// Seed, counts and provenance (optional).
     pub const MANIFEST: &str = "manifest.json";
 }
@@ -72,9 +80,17 @@ pub fn load_dataset(dir: &Path) -> Result<Dataset, LoadError> {
     let subdistricts = load_base(&subdistrict_file, BaseKind::SubDistrict, &mut base)?;
     load_base(&dir.join(files::DISTRICT), BaseKind::District, &mut base)?;
     load_base(&dir.join(files::STREETS), BaseKind::Street, &mut base)?;
-    let landmarks = dir.join(files::LANDMARKS);
-    if landmarks.exists() {
-        load_base(&landmarks, BaseKind::Landmark, &mut base)?;
+    for (file, kind) in [
+        (files::LANDMARKS, BaseKind::Landmark),
+        (files::GREEN, BaseKind::GreenSpace),
+        (files::WATER, BaseKind::Water),
+        (files::RAILWAYS, BaseKind::Railway),
+        (files::BUILDINGS, BaseKind::Building),
+    ] {
+        let path = dir.join(file);
+        if path.exists() {
+            load_base(&path, kind, &mut base)?;
+        }
     }
     let sites = load_sites(&dir.join(files::SITES), &subdistricts, &plan)?;
     let provenance = load_provenance(&dir.join(files::MANIFEST))?;
@@ -325,10 +341,18 @@ fn load_base(
     let mut subdistricts = Vec::new();
     for (i, f) in read_features(file)?.into_iter().enumerate() {
         let fid = i as u64 + 1;
-        let wants_area = matches!(kind, BaseKind::District | BaseKind::SubDistrict);
+        let wants_area = matches!(
+            kind,
+            BaseKind::District
+                | BaseKind::SubDistrict
+                | BaseKind::GreenSpace
+                | BaseKind::Water
+                | BaseKind::Building
+        );
+        let wants_line = matches!(kind, BaseKind::Street | BaseKind::Water | BaseKind::Railway);
         let shape_ok = match (&f.geometry, kind) {
             (Geometry::Polygon(_) | Geometry::MultiPolygon(_), _) => wants_area,
-            (Geometry::LineString(_) | Geometry::MultiLineString(_), BaseKind::Street) => true,
+            (Geometry::LineString(_) | Geometry::MultiLineString(_), _) => wants_line,
             (Geometry::Point(_), BaseKind::Landmark) => true,
             _ => false,
         };
@@ -339,7 +363,13 @@ fn load_base(
                 "geometry type does not fit this file",
             ));
         }
-        let name = prop_str(file, &f, "name")?;
+        // Outlines and landmarks are named; streets, water and the like often are not.
+        let name = match kind {
+            BaseKind::District | BaseKind::SubDistrict | BaseKind::Landmark => {
+                prop_str(file, &f, "name")?
+            }
+            _ => prop_opt_str(&f, "name").unwrap_or_default(),
+        };
         let code = prop_opt_str(&f, "code");
         if kind == BaseKind::SubDistrict {
             let Some(code) = code.clone() else {
@@ -363,6 +393,7 @@ fn load_base(
             code,
             class,
             basis: basis(file, &f)?,
+            osm_id: prop_opt_str(&f, "osm_id"),
             geometry: f.geometry,
         });
     }

@@ -74,7 +74,16 @@ pub fn fields(c: Collection) -> Vec<Field> {
             ..field(name, ty, title)
         };
         return match c {
-            Collection::Streets => vec![name, opt("class", String, "Street class"), basis],
+            Collection::Streets => vec![
+                name,
+                opt("class", String, "Street class"),
+                basis,
+                opt(
+                    "osm_id",
+                    String,
+                    "OpenStreetMap id (way/123) of an imported street",
+                ),
+            ],
             Collection::Landmarks => vec![
                 name,
                 opt("name_en", String, "English name"),

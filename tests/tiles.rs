@@ -419,7 +419,13 @@ async fn tilejson_describes_the_tiles() {
     ] {
         assert!(layers.contains(&l), "{l}");
     }
-    assert_eq!(tj["vector_layers"][4]["fields"]["open"], "Boolean");
+    let parks = tj["vector_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == "parks")
+        .unwrap();
+    assert_eq!(parks["fields"]["open"], "Boolean");
 }
 
 /// The tile cache serves repeats, and an edit drops exactly the tiles it touches.

@@ -111,7 +111,13 @@ pub fn attribution(data: &Path) -> String {
     std::fs::read_to_string(data.join("manifest.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|m| m.get("attribution")?.as_str().map(str::to_owned))
+        .and_then(|m| {
+            // An import's credit sits with the provenance; older manifests had it on top.
+            let a = m
+                .pointer("/provenance/attribution")
+                .or_else(|| m.get("attribution"));
+            a?.as_str().map(str::to_owned)
+        })
         .unwrap_or_else(|| DEFAULT_ATTRIBUTION.to_owned())
 }
 

@@ -135,8 +135,11 @@ pub fn metadata(snap: &Snapshot, opts: &TileExport) -> Value {
         .iter()
         .map(|(id, description)| {
             let fields = match *id {
-                "district" | "subdistricts" | "streets" | "landmarks" => {
+                "district" | "subdistricts" | "landmarks" => {
                     json!({"name": "String", "basis": "String"})
+                }
+                "streets" | "green" | "water" | "railways" | "buildings" => {
+                    json!({"name": "String", "class": "String", "osm_id": "String", "basis": "String"})
                 }
                 _ => Value::Object(site_fields.clone()),
             };

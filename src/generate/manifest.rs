@@ -113,5 +113,7 @@ pub fn provenance(scale: u32) -> Provenance {
             zh: NOTICE_ZH.to_owned(),
             en: NOTICE_EN.to_owned(),
         }),
+        attribution: None,
+        licence: None,
     }
 }

@@ -57,7 +57,12 @@ fn area_layers(id: &str, source_layer: &str) -> [Value; 3] {
 }
 
 /// The style for a data set whose `dashed` layers have illustrative geometry.
-fn style(tiles: &str, bounds: [f64; 4], dashed: impl Fn(&str) -> bool) -> Value {
+fn style(
+    tiles: &str,
+    bounds: [f64; 4],
+    attribution: Option<&str>,
+    dashed: impl Fn(&str) -> bool,
+) -> Value {
     let dash = |layer: &str, paint: Value| -> Value {
         let mut p = paint;
         if dashed(layer) {
@@ -75,9 +80,20 @@ fn style(tiles: &str, bounds: [f64; 4], dashed: impl Fn(&str) -> bool) -> Value 
                "paint": {"fill-color": DISTRICT_FILL, "fill-opacity": 0.85}}),
         json!({"id": "subdistricts-line", "type": "line", "source": "renewal", "source-layer": "subdistricts",
                "paint": dash("subdistricts", json!({"line-color": "#6b675c", "line-width": 1.2}))}),
+        // Imported (OSM) base layers; empty in the generated data set.
+        json!({"id": "green-fill", "type": "fill", "source": "renewal", "source-layer": "green",
+               "paint": {"fill-color": "#cfe3bf", "fill-opacity": 0.9}}),
+        json!({"id": "water-fill", "type": "fill", "source": "renewal", "source-layer": "water",
+               "filter": ["==", ["geometry-type"], "Polygon"], "paint": {"fill-color": "#b5d3e7"}}),
+        json!({"id": "water-line", "type": "line", "source": "renewal", "source-layer": "water",
+               "filter": ["==", ["geometry-type"], "LineString"], "paint": {"line-color": "#8fbcdb", "line-width": 2}}),
+        json!({"id": "buildings-fill", "type": "fill", "source": "renewal", "source-layer": "buildings",
+               "minzoom": 14, "paint": {"fill-color": "#e0dbd0", "fill-outline-color": "#c9c2b3"}}),
         json!({"id": "streets-line", "type": "line", "source": "renewal", "source-layer": "streets",
                "layout": {"line-cap": "round", "line-join": "round"},
                "paint": {"line-color": "#d3cdbd", "line-width": ["interpolate", ["linear"], ["zoom"], 11, 1, 14, 3, 17, 8]}}),
+        json!({"id": "railways-line", "type": "line", "source": "renewal", "source-layer": "railways",
+               "paint": {"line-color": "#8a8577", "line-width": 1.5, "line-dasharray": [4, 2]}}),
         json!({"id": "district-line", "type": "line", "source": "renewal", "source-layer": "district",
                "paint": dash("district", json!({"line-color": "#4a4740", "line-width": 2.5}))}),
     ];
@@ -146,7 +162,10 @@ fn style(tiles: &str, bounds: [f64; 4], dashed: impl Fn(&str) -> bool) -> Value 
         "zoom": 12,
         "sources": {
             "renewal": {"type": "vector", "tiles": [tiles], "minzoom": 0, "maxzoom": 16, "bounds": bounds,
-                        "attribution": "renewal-map; see /api/meta for what is real and what is illustrative"},
+                        "attribution": attribution.map_or_else(
+                            || "renewal-map; see /api/meta for what is real and what is illustrative".to_owned(),
+                            |a| format!("{a}; renewal-map")),
+                        },
             "nearest": empty.clone(),
             "nearest-origin": empty.clone(),
             "nearest-labels": empty.clone(),
@@ -166,9 +185,15 @@ pub(super) async fn style_json(
     // Scheme, host and prefix as the client sees them (proxy headers only from trusted peers).
     let tiles = format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt");
     let provenance = &snap.fixed.provenance;
-    Ok(Json(style(&tiles, snap.fixed.lnglat_bounds, |layer| {
-        provenance
-            .layer(layer)
-            .is_some_and(|l| l.geometry.is_illustrative())
-    })))
+    let attribution = provenance.attribution.as_deref();
+    Ok(Json(style(
+        &tiles,
+        snap.fixed.lnglat_bounds,
+        attribution,
+        |layer| {
+            provenance
+                .layer(layer)
+                .is_some_and(|l| l.geometry.is_illustrative())
+        },
+    )))
 }

