@@ -1,4 +1,5 @@
-//! Pocket parks nearest to a point, by geodesic distance to the park's edge (0 inside).
+//! Pocket parks (and existing green space imported from OpenStreetMap) nearest to a point, by
+//! geodesic distance to the area's edge (0 inside).
 //!
 //! Candidates come from the park R-tree in order of Mercator envelope distance, converted to a
 //! conservative lower bound in metres; the search stops once no remaining candidate can beat
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use geo::{Contains, Coord, Distance, Geodesic, Geometry, LineString, Point, Polygon};
 
 use crate::mercator::project;
-use crate::model::Site;
+use crate::model::{BaseFeature, BaseKind, Site};
 use crate::snapshot::Snapshot;
 
 /// Equatorial circumference of the WGS84 ellipsoid in metres (Web Mercator's world width).
@@ -45,39 +46,101 @@ pub fn nearest_parks(
     scope: ParkScope,
 ) -> Vec<NearbyPark> {
     let fixed = &snap.fixed;
-    let q = project(lng, lat);
-    let mut best: Vec<NearbyPark> = Vec::new();
+    let candidates = fixed
+        .park_index
+        .nearest(project(lng, lat))
+        .filter_map(|(k, d)| {
+            let site = &snap.sites[fixed.park_positions[k]];
+            (scope == ParkScope::All || site.is_open()).then_some((site, d))
+        });
+    k_nearest(
+        snap,
+        lng,
+        lat,
+        limit,
+        candidates,
+        |s| &s.geometry,
+        |s| s.id.as_str(),
+    )
+    .into_iter()
+    .map(|(site, distance_m)| NearbyPark {
+        site: Arc::clone(site),
+        distance_m,
+    })
+    .collect()
+}
+
+/// One existing green space (imported from OpenStreetMap) near a point.
+#[derive(Debug, Clone)]
+pub struct NearbyGreen<'a> {
+    /// The base-map feature (kind [`BaseKind::GreenSpace`]).
+    pub feature: &'a BaseFeature,
+    /// Geodesic distance in metres from the query point to its edge; 0 inside it.
+    pub distance_m: f64,
+}
+
+/// The `limit` existing green spaces (parks, gardens, playgrounds of the data set's imported
+/// `green` layer) nearest to (`lng`, `lat`), nearest first; ties by OSM id. Empty when the
+/// data set has no such layer.
+pub fn nearest_green(snap: &Snapshot, lng: f64, lat: f64, limit: usize) -> Vec<NearbyGreen<'_>> {
+    let fixed = &snap.fixed;
+    if !fixed.base.iter().any(|b| b.kind == BaseKind::GreenSpace) {
+        return Vec::new();
+    }
+    let candidates = fixed
+        .base_shapes
+        .index
+        .nearest(project(lng, lat))
+        .map(|(pos, d)| (&fixed.base[pos], d))
+        .filter(|(b, _)| b.kind == BaseKind::GreenSpace);
+    k_nearest(snap, lng, lat, limit, candidates, |b| &b.geometry, osm_key)
+        .into_iter()
+        .map(|(feature, distance_m)| NearbyGreen {
+            feature,
+            distance_m,
+        })
+        .collect()
+}
+
+/// A green space's tie-breaking key: its OSM id.
+fn osm_key(b: &BaseFeature) -> &str {
+    b.osm_id.as_deref().unwrap_or("")
+}
+
+/// The `limit` candidates nearest to (`lng`, `lat`) by geodesic distance to their geometry,
+/// nearest first, ties by `id`. `candidates` come in order of Mercator envelope distance (an
+/// R-tree's nearest iterator), which, converted to a conservative lower bound in metres, lets
+/// the search stop once no remaining candidate can beat the k-th best exact distance.
+fn k_nearest<'a, T: ?Sized>(
+    snap: &Snapshot,
+    lng: f64,
+    lat: f64,
+    limit: usize,
+    candidates: impl Iterator<Item = (&'a T, f64)>,
+    geometry: impl Fn(&T) -> &Geometry<f64>,
+    id: impl Fn(&T) -> &str,
+) -> Vec<(&'a T, f64)> {
+    let mut best: Vec<(&'a T, f64)> = Vec::new();
     // Mercator stretches distance by 1/cos(lat); cos of the extreme latitude the data reaches
     // (plus the query's) bounds the shrink factor, less 1% for the ellipsoid.
     // The bound holds for queries near the data, where paths are short and nearly straight
     // in Mercator; from farther away (great circles bend poleward, or wrap the antimeridian)
-    // every park is measured.
-    let [west, south, east, north] = fixed.lnglat_bounds;
+    // every candidate is measured.
+    let [west, south, east, north] = snap.fixed.lnglat_bounds;
     let near = (west - NEAR_DEG..=east + NEAR_DEG).contains(&lng)
         && (south - NEAR_DEG..=north + NEAR_DEG).contains(&lat);
     let max_abs_lat = south.abs().max(north.abs()).max(lat.abs()).min(89.0);
     let to_lower_bound_m = WORLD_M * max_abs_lat.to_radians().cos() * 0.99;
-    for (k, merc_d) in fixed.park_index.nearest(q) {
+    for (c, merc_d) in candidates {
         if limit == 0 {
             break;
         }
-        if near && best.len() == limit && merc_d * to_lower_bound_m > best[limit - 1].distance_m {
+        if near && best.len() == limit && merc_d * to_lower_bound_m > best[limit - 1].1 {
             break;
         }
-        let site = &snap.sites[fixed.park_positions[k]];
-        if scope == ParkScope::Open && !site.is_open() {
-            continue;
-        }
-        let d = distance_to_area_m(Point::new(lng, lat), &site.geometry);
-        best.push(NearbyPark {
-            site: Arc::clone(site),
-            distance_m: d,
-        });
-        best.sort_by(|a, b| {
-            a.distance_m
-                .total_cmp(&b.distance_m)
-                .then_with(|| a.site.id.cmp(&b.site.id))
-        });
+        let d = distance_to_area_m(Point::new(lng, lat), geometry(c));
+        best.push((c, d));
+        best.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| id(a.0).cmp(id(b.0))));
         best.truncate(limit);
     }
     best

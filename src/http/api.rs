@@ -146,18 +146,21 @@ pub(super) async fn nearest_parks(
         } else {
             cache.get(&s)
         };
-        if by_walk {
+        let green = green_space_features(&s, lon, lat, limit);
+        let parks = if by_walk {
             crate::access::nearest_by_walk(&model, &s, lon, lat, limit, scope)
         } else {
             let found = find_nearest(&s, lon, lat, limit, scope);
             crate::access::walking_parks(&model, &s, lon, lat, found)
-        }
+        };
+        (parks, green)
     })
     .await
     .map_err(|e| {
         tracing::error!("nearest parks task failed: {e}");
         ApiError::Internal
     })?;
+    let (found, green_space) = found;
     let features: Vec<Value> = found
         .iter()
         .map(|wp| {
@@ -202,12 +205,36 @@ pub(super) async fn nearest_parks(
         "walk_m_per_min": crate::walk::WALK_M_PER_MIN,
         "numberReturned": features.len(),
         "features": features,
+        "green_space": green_space,
     });
     Ok(super::as_of::json_response(
         &view,
         "application/geo+json",
         &body,
     ))
+}
+
+/// The existing green spaces (the data set's imported OpenStreetMap `green` layer) nearest a
+/// point, as GeoJSON Features with `distance_m`; empty when the data set has none.
+fn green_space_features(
+    snap: &crate::snapshot::Snapshot,
+    lon: f64,
+    lat: f64,
+    limit: usize,
+) -> Vec<Value> {
+    crate::nearest::nearest_green(snap, lon, lat, limit)
+        .into_iter()
+        .map(|g| {
+            let mut f = crate::features::base_feature(g.feature);
+            if let Some(p) = f.get_mut("properties").and_then(Value::as_object_mut) {
+                p.insert(
+                    "distance_m".into(),
+                    json!((g.distance_m * 10.0).round() / 10.0),
+                );
+            }
+            f
+        })
+        .collect()
 }
 
 pub(super) async fn site(

@@ -414,7 +414,7 @@ pub fn root_paths(paths: &mut Map<String, Value>, base: &str) {
     add(
         "/api/parks/nearest",
         get(
-            "Pocket parks nearest a point",
+            "Pocket parks nearest a point (features), and existing green space imported from OpenStreetMap (green_space)",
             "nearestParks",
             vec![
                 query(
