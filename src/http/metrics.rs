@@ -9,7 +9,7 @@
 //! | `http_requests_total` | counter | `method`, `route`, `status` |
 //! | `http_request_duration_seconds` | histogram | `method`, `route`, `status` |
 //! | `writes_total` | counter | `route`, `status` (every non-GET request) |
-//! | `tile_cache_requests_total` | counter | `outcome` (`hit`, `miss`) |
+//! | `tile_cache_requests_total` | counter | `outcome` (`hit`, `miss`, `shared`: waited for another request's encoding) |
 //! | `tile_bytes_total` | counter | `outcome` (MVT bytes before compression) |
 //! | `tile_cache_entries` | gauge | |
 //! | `tile_encode_seconds` | histogram | `zoom` (tiles encoded on a cache miss) |

@@ -6,6 +6,12 @@
 //! bounds; if none does, the entry is still exact and is served, otherwise the tile is encoded
 //! again. A reader that encoded from an older snapshot can therefore never leave a stale tile
 //! behind. Entries are keyed by tile, site filter and the date lateness is measured against.
+//!
+//! Requests for the same tile of the same snapshot that arrive while it is being encoded wait
+//! for that one encoding (request coalescing), whether the cache keeps tiles or not: 32 clients
+//! asking for one cold tile at once cost one encode. The leader stores the tile and retires
+//! the in-flight mark under one lock, so a request either joins the encoding or finds the
+//! stored tile.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -67,6 +73,9 @@ pub enum CacheOutcome {
     Hit,
     /// Encoded now (absent, evicted, or touched by a change).
     Miss,
+    /// Another request was encoding the same tile of the same snapshot; this one waited for
+    /// that encoding instead of making its own.
+    Shared,
 }
 
 impl CacheOutcome {
@@ -75,6 +84,7 @@ impl CacheOutcome {
         match self {
             CacheOutcome::Hit => "hit",
             CacheOutcome::Miss => "miss",
+            CacheOutcome::Shared => "shared",
         }
     }
 }
@@ -87,11 +97,16 @@ struct Entry {
     last_used: u64,
 }
 
+/// The outcome of one encoding, shared by every request that waited for it.
+type Encoding = Arc<OnceLock<Result<Arc<EncodedTile>, Arc<EncodeError>>>>;
+
 #[derive(Default)]
 struct Inner {
     map: HashMap<Key, Entry>,
     bytes: usize,
     clock: u64,
+    /// Tiles being encoded now, by key and the snapshot generation they are encoded from.
+    in_flight: HashMap<(Key, u64), Encoding>,
 }
 
 /// The cache; share it behind an `Arc`. A capacity of 0 turns it off.
@@ -125,34 +140,59 @@ impl TileCache {
     }
 
     /// The tile `req` asks for, as of `snap`: from the cache when no change since it was
-    /// encoded touches it, else encoded now (and kept).
+    /// encoded touches it, else from the encoding another request is making of it, else
+    /// encoded now (and kept). The error is shared by every request that waited for it.
     pub fn get_or_encode(
         &self,
         snap: &Snapshot,
         req: TileRequest<'_>,
-    ) -> Result<(Arc<EncodedTile>, CacheOutcome), EncodeError> {
+    ) -> Result<(Arc<EncodedTile>, CacheOutcome), Arc<EncodeError>> {
         let key: Key = (req.tile, canonical(req.filter), req.today);
         let area = req.tile.buffered_bounds();
-        if self.max_bytes > 0 {
+        let flight = (key.clone(), snap.generation);
+        let (encoding, leader) = {
             let mut inner = self.lock();
             inner.clock += 1;
             let now = inner.clock;
-            if let Some(e) = inner.map.get_mut(&key)
+            if self.max_bytes > 0
+                && let Some(e) = inner.map.get_mut(&key)
                 && !snap.changed_since(e.generation, area)
             {
                 e.last_used = now;
                 return Ok((Arc::clone(&e.tile), CacheOutcome::Hit));
             }
+            match inner.in_flight.get(&flight) {
+                Some(encoding) => (Arc::clone(encoding), false),
+                None => {
+                    let encoding = Encoding::default();
+                    inner
+                        .in_flight
+                        .insert(flight.clone(), Arc::clone(&encoding));
+                    (encoding, true)
+                }
+            }
+        };
+        // OnceLock runs one initialiser; the others block until it is done.
+        let result = encoding
+            .get_or_init(|| {
+                encode_tile(snap, req)
+                    .map(|mvt| Arc::new(EncodedTile::new(mvt)))
+                    .map_err(Arc::new)
+            })
+            .clone();
+        if !leader {
+            return result.map(|tile| (tile, CacheOutcome::Shared));
         }
-        let tile = Arc::new(EncodedTile::new(encode_tile(snap, req)?));
+        let mut inner = self.lock();
+        inner.in_flight.remove(&flight);
+        let tile = result?;
         if self.max_bytes > 0 {
-            self.insert(key, snap.generation, Arc::clone(&tile));
+            self.insert(&mut inner, key, snap.generation, Arc::clone(&tile));
         }
         Ok((tile, CacheOutcome::Miss))
     }
 
-    fn insert(&self, key: Key, generation: u64, tile: Arc<EncodedTile>) {
-        let mut inner = self.lock();
+    fn insert(&self, inner: &mut Inner, key: Key, generation: u64, tile: Arc<EncodedTile>) {
         inner.clock += 1;
         let now = inner.clock;
         let cost = tile.cost();
@@ -173,7 +213,7 @@ impl TileCache {
         );
         inner.bytes += cost;
         if inner.bytes > self.max_bytes {
-            evict(&mut inner, self.max_bytes * 3 / 4);
+            evict(inner, self.max_bytes * 3 / 4);
         }
     }
 }
