@@ -451,6 +451,20 @@ fn feature(id: Value, g: &Geometry<f64>, properties: Map<String, Value>) -> Valu
     Value::Object(f)
 }
 
+/// A FeatureCollection as a data set file holds it: one feature per line, so that generated
+/// and imported files diff readably.
+pub fn collection_text(features: &[Value]) -> String {
+    let mut text = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    for (i, f) in features.iter().enumerate() {
+        if i > 0 {
+            text.push_str(",\n");
+        }
+        text.push_str(&f.to_string());
+    }
+    text.push_str("\n]}\n");
+    text
+}
+
 /// Rounds degrees to 7 decimals (about 1 cm), as RFC 7946 suggests for precision.
 pub fn round7(v: f64) -> f64 {
     (v * 1e7).round() / 1e7

@@ -14,27 +14,15 @@ use renewal_map::model::{RenewalKind, RenewalStatus};
 use renewal_map::snapshot::Snapshot;
 
 /// A small deterministic generator for test choices.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, m: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((self.0 >> 33) % m as u64) as usize
-    }
-}
-
 #[test]
 fn compound_walks_match_petgraph_dijkstra_on_random_compounds() {
     let snap = snapshot(&default_data());
     let model = AccessModel::build(&snap);
     let net = &model.network;
-    let mut rng = Lcg(1414);
+    let mut rng = common::Rng(1414);
     let mut checked = 0;
     for _ in 0..40 {
-        let c = rng.below(net.compounds.len());
+        let c = rng.below(net.compounds.len() as u64) as usize;
         // The reference: from each of the compound's gates, every node's distance; the walk
         // is the best gate offset plus distance to any gate of any open park.
         let mut want = f64::INFINITY;

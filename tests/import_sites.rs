@@ -2,13 +2,13 @@
 //! (CSV, XLSX, GeoJSON in GCJ-02), the write service's history, and every bad input refused
 //! with file, row and problem, writing nothing.
 
+mod common;
+
+use common::cli::{fails, ok, run};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use renewal_map::model::Role;
 use renewal_map::store::{NewAccount, OpenMode, ServeLock, Store};
-
-const BIN: &str = env!("CARGO_BIN_EXE_renewal-map");
 
 /// A copy of the default data set in a temporary directory, without a store.
 fn dataset() -> (tempfile::TempDir, PathBuf) {
@@ -23,27 +23,6 @@ fn dataset() -> (tempfile::TempDir, PathBuf) {
         }
     }
     (tmp, dir)
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run binary")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs an import expected to fail; returns its stderr.
-fn fails(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn export(dir: &Path, format: &str, lang: &str, out: &Path) {

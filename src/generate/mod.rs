@@ -465,15 +465,7 @@ fn polygon_json(p: &Polygon) -> Value {
 
 /// Writes a FeatureCollection with one feature per line (small, readable diffs).
 fn write_collection(path: &Path, features: &[Value]) -> Result<(), GenerateError> {
-    let mut text = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
-    for (i, f) in features.iter().enumerate() {
-        if i > 0 {
-            text.push_str(",\n");
-        }
-        text.push_str(&f.to_string());
-    }
-    text.push_str("\n]}\n");
-    write_text(path, &text)
+    write_text(path, &crate::features::collection_text(features))
 }
 
 fn write_json(path: &Path, value: &Value) -> Result<(), GenerateError> {

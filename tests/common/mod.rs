@@ -8,6 +8,7 @@
 )]
 
 pub mod access;
+pub mod cli;
 pub mod store;
 
 use std::fmt::Debug;

@@ -158,18 +158,6 @@ fn skeleton(name: &str, area: &MultiPolygon) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn collection(features: &[Value]) -> String {
-    let mut text = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
-    for (i, f) in features.iter().enumerate() {
-        if i > 0 {
-            text.push_str(",\n");
-        }
-        text.push_str(&f.to_string());
-    }
-    text.push_str("\n]}\n");
-    text
-}
-
 /// The manifest with the imported layers' provenance, the licence and the attribution.
 fn manifest(
     existing: Option<Value>,
@@ -271,7 +259,7 @@ pub fn run(args: &OsmImport) -> Result<String, String> {
     let has_plan = into.join(files::PLAN).is_file();
     let mut staged: Vec<(&str, String)> = out
         .iter()
-        .map(|(l, o)| (l.file(), collection(&o.features)))
+        .map(|(l, o)| (l.file(), crate::features::collection_text(&o.features)))
         .collect();
     if !has_plan {
         let area = match &clip {
