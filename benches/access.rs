@@ -15,15 +15,15 @@
 //! Before the criterion groups it prints one timed pass of each step, broken down, so a
 //! single run gives the figures `docs/access.md` reports.
 
+mod common;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use renewal_map::access::rank::next_parks;
 use renewal_map::access::{AccessModel, Method};
-use renewal_map::load::load_dataset;
 use renewal_map::model::{RenewalKind, RenewalStatus};
 use renewal_map::snapshot::Snapshot;
 use renewal_map::walk::WalkNetwork;
@@ -31,16 +31,6 @@ use renewal_map::walk::WalkNetwork;
 /// The radii `/api/access` reports by default.
 const RADII_M: [f64; 2] = [300.0, 500.0];
 
-fn data_dir() -> PathBuf {
-    std::env::var_os("RENEWAL_MAP_BENCH_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/huanggu"))
-}
-
-fn load() -> Snapshot {
-    let dir = data_dir();
-    Snapshot::build(load_dataset(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
-}
 
 /// Every figure `/api/access` and `/api/access/next-parks` serve by default, on `network`.
 fn compute(snap: &Snapshot, network: &Arc<WalkNetwork>) -> AccessModel {
@@ -73,7 +63,7 @@ fn report(snap: &Snapshot) {
     let kind_count = |k: RenewalKind| snap.sites.iter().filter(|s| s.kind == k).count();
     println!(
         "data: {} ({} compounds, {} pocket parks, {} base features)",
-        data_dir().display(),
+        common::data_dir().display(),
         kind_count(RenewalKind::Compound),
         kind_count(RenewalKind::PocketPark),
         snap.fixed.base.len()
@@ -132,7 +122,7 @@ fn report(snap: &Snapshot) {
 }
 
 fn bench_access(c: &mut Criterion) {
-    let snap = load();
+    let snap = common::load();
     report(&snap);
     let network = Arc::new(WalkNetwork::build(&snap));
     let model = AccessModel::on_network(&snap, Arc::clone(&network));

@@ -7,12 +7,12 @@
 //! criterion groups it prints, per zoom, tiles/s, median and p99 µs per tile, features per
 //! tile and µs per feature.
 
+mod common;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use renewal_map::load::load_dataset;
 use renewal_map::mercator::{MercRect, project};
 use renewal_map::model::{BaseKind, Date, SiteFilter};
 use renewal_map::nearest::{ParkScope, nearest_parks};
@@ -20,16 +20,6 @@ use renewal_map::snapshot::Snapshot;
 use renewal_map::tiles::TileCoord;
 use renewal_map::tiles::encode::{TileRequest, encode_tile};
 
-fn data_dir() -> PathBuf {
-    std::env::var_os("RENEWAL_MAP_BENCH_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/huanggu"))
-}
-
-fn load() -> Snapshot {
-    let dir = data_dir();
-    Snapshot::build(load_dataset(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
-}
 
 /// The Mercator bounds of the first district outline in the data set.
 fn first_district(snap: &Snapshot) -> MercRect {
@@ -53,7 +43,7 @@ fn report(snap: &Snapshot) {
     let filter = SiteFilter::default();
     println!(
         "data: {} ({} sites, {} base features)",
-        data_dir().display(),
+        common::data_dir().display(),
         snap.sites.len(),
         snap.fixed.base.len()
     );
@@ -100,7 +90,7 @@ fn report(snap: &Snapshot) {
 }
 
 fn bench_tiles(c: &mut Criterion) {
-    let snap = load();
+    let snap = common::load();
     report(&snap);
     let filter = SiteFilter::default();
     let req = |tile| TileRequest {
@@ -145,7 +135,7 @@ fn bench_tiles(c: &mut Criterion) {
 }
 
 fn bench_nearest(c: &mut Criterion) {
-    let snap = load();
+    let snap = common::load();
     let b = first_district(&snap);
     let (w, n) = renewal_map::mercator::unproject(b.min_x, b.min_y);
     let (e, s) = renewal_map::mercator::unproject(b.max_x, b.max_y);
