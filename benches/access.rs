@@ -31,7 +31,6 @@ use renewal_map::walk::WalkNetwork;
 /// The radii `/api/access` reports by default.
 const RADII_M: [f64; 2] = [300.0, 500.0];
 
-
 /// Every figure `/api/access` and `/api/access/next-parks` serve by default, on `network`.
 fn compute(snap: &Snapshot, network: &Arc<WalkNetwork>) -> AccessModel {
     let model = AccessModel::on_network(snap, Arc::clone(network));

@@ -20,7 +20,6 @@ use renewal_map::snapshot::Snapshot;
 use renewal_map::tiles::TileCoord;
 use renewal_map::tiles::encode::{TileRequest, encode_tile};
 
-
 /// The Mercator bounds of the first district outline in the data set.
 fn first_district(snap: &Snapshot) -> MercRect {
     let (pos, _) = snap
