@@ -14,8 +14,8 @@ mod common;
 use axum::Router;
 use axum::http::Method;
 use common::access::{grid, open_with_store, square_m, write_street_grid};
-use common::store::{patch, version};
-use common::{Reply, get, send};
+use common::get;
+use common::store::{patch, version, write_feature};
 use geo::{Distance, Geodesic, Point};
 use serde_json::{Value, json};
 
@@ -39,26 +39,6 @@ fn open_park(i: f64, j: f64) -> Value {
 fn to_edge_m(from: (f64, f64), park: (f64, f64)) -> f64 {
     let (a, b) = (grid(from.0, from.1), grid(park.0, park.1));
     Geodesic.distance(Point::new(a.0, a.1), Point::new(b.0, b.1)) - SIDE_M / 2.0
-}
-
-async fn write(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    token: &str,
-    if_match: Option<&str>,
-    body: &Value,
-) -> Reply {
-    let auth = format!("Bearer {token}");
-    let mut headers = vec![
-        ("content-type", "application/geo+json"),
-        ("host", "test.local"),
-        ("authorization", auth.as_str()),
-    ];
-    if let Some(e) = if_match {
-        headers.push(("if-match", e));
-    }
-    send(app, method, uri, &headers, body.to_string()).await
 }
 
 /// What `/api/access` says at 300 m: households covered, and per compound its walking
@@ -154,12 +134,13 @@ async fn access_follows_creating_moving_and_retiring_a_park() {
 
     // Create an open park at the grid's north-east corner, 68 m along the street from
     // compound-b: it is now covered by both methods.
-    let r = write(
+    let r = write_feature(
         &app,
         Method::POST,
         PARKS,
-        &token,
+        Some(&token),
         None,
+        "application/geo+json",
         &open_park(3.0, 3.0),
     )
     .await
@@ -186,12 +167,13 @@ async fn access_follows_creating_moving_and_retiring_a_park() {
     // Move it (PUT) to the south-west corner, beside compound-a: compound-b loses it,
     // compound-a gains it.
     let item = format!("{PARKS}/{id}");
-    write(
+    write_feature(
         &app,
         Method::PUT,
         &item,
-        &token,
+        Some(&token),
         Some("\"1\""),
+        "application/geo+json",
         &open_park(0.0, 0.0),
     )
     .await
@@ -212,12 +194,13 @@ async fn access_follows_creating_moving_and_retiring_a_park() {
     assert_eq!(nearest(&app, 0.5, 0.0).await[0].0, id);
 
     // Retire it: back to the figures before it existed.
-    write(
+    write_feature(
         &app,
         Method::DELETE,
         &item,
-        &token,
+        Some(&token),
         Some("\"2\""),
+        "application/geo+json",
         &json!(null),
     )
     .await

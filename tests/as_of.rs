@@ -8,31 +8,14 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::http::Method;
-use common::store::{Fixture, router_of, token};
-use common::{Reply, get, polygon_square, send};
+use common::store::{Fixture, router_of, token, write_feature};
+use common::{get, polygon_square};
 use renewal_map::model::Role;
 use renewal_map::tiles::TileCoord;
 use serde_json::{Value, json};
 
 const PARKS: &str = "/ogc/collections/parks/items";
 const NEW_PARK: (f64, f64) = (123.410, 41.812);
-
-async fn write(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    token: &str,
-    if_match: Option<&str>,
-    media: &str,
-    body: &Value,
-) -> Reply {
-    let auth = format!("Bearer {token}");
-    let mut headers = vec![("content-type", media), ("authorization", auth.as_str())];
-    if let Some(e) = if_match {
-        headers.push(("if-match", e));
-    }
-    send(app, method, uri, &headers, body.to_string()).await
-}
 
 fn park(name: &str, lng: f64, lat: f64) -> Value {
     json!({"type": "Feature", "geometry": polygon_square(lng, lat, 0.0005),
@@ -90,11 +73,11 @@ async fn past_answers_match_an_independent_replay_of_the_history() {
     )
     .await
     .expect(200);
-    let created = write(
+    let created = write_feature(
         &app,
         Method::POST,
         PARKS,
-        &planner,
+        Some(&planner),
         None,
         "application/geo+json",
         &park("新", NEW_PARK.0, NEW_PARK.1),
@@ -103,22 +86,22 @@ async fn past_answers_match_an_independent_replay_of_the_history() {
     .expect(201)
     .json();
     let new_id = created["id"].as_str().expect("id").to_owned();
-    write(
+    write_feature(
         &app,
         Method::DELETE,
         "/ogc/collections/compounds/items/compound-001",
-        &planner,
+        Some(&planner),
         Some("\"1\""),
         "application/json",
         &json!(null),
     )
     .await
     .expect(204);
-    write(
+    write_feature(
         &app,
         Method::PUT,
         &format!("{PARKS}/park-002"),
-        &planner,
+        Some(&planner),
         Some("\"1\""),
         "application/geo+json",
         &json!({"type": "Feature", "geometry": polygon_square(123.435, 41.825, 0.0005),
@@ -126,11 +109,11 @@ async fn past_answers_match_an_independent_replay_of_the_history() {
     )
     .await
     .expect(200);
-    write(
+    write_feature(
         &app,
         Method::POST,
         "/ogc/collections/compounds/items/compound-001/restore",
-        &planner,
+        Some(&planner),
         Some("\"2\""),
         "application/json",
         &json!(null),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request};
-use common::store::{Fixture, SUB_A, router_of, token};
+use common::store::{Fixture, SUB_A, router_of, token, write_feature};
 use common::{Reply, get, polygon_square, send};
 use http_body_util::BodyExt;
 use renewal_map::model::Role;
@@ -25,28 +25,8 @@ fn park(name: &str, lng: f64, lat: f64) -> Value {
         "properties": {"name": name, "kind": "pocket_park", "status": "planned"}})
 }
 
-async fn write(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    token: Option<&str>,
-    if_match: Option<&str>,
-    media: &str,
-    body: &Value,
-) -> Reply {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", media), ("host", "test.local")];
-    if let Some(a) = &auth {
-        headers.push(("authorization", a));
-    }
-    if let Some(e) = if_match {
-        headers.push(("if-match", e));
-    }
-    send(app, method, uri, &headers, body.to_string()).await
-}
-
 async fn post(app: &Router, token: &str, body: &Value) -> Reply {
-    write(
+    write_feature(
         app,
         Method::POST,
         PARKS,
@@ -113,7 +93,7 @@ async fn a_planner_creates_moves_patches_retires_and_restores_a_park() {
 
     // Replace: the park moves; the old place is empty, the new one holds it.
     let item = format!("{PARKS}/{id}");
-    let r = write(
+    let r = write_feature(
         &app,
         Method::PUT,
         &item,
@@ -129,7 +109,7 @@ async fn a_planner_creates_moves_patches_retires_and_restores_a_park() {
     assert_eq!(parks_in(&app, new_box).await, vec![id.clone()]);
 
     // Merge patch: only the name changes; the geometry stays where PUT put it.
-    let r = write(
+    let r = write_feature(
         &app,
         Method::PATCH,
         &item,
@@ -145,7 +125,7 @@ async fn a_planner_creates_moves_patches_retires_and_restores_a_park() {
     assert_eq!(parks_in(&app, new_box).await, vec![id.clone()]);
 
     // Retire: gone from items, nearest and stats; history and versions stay readable.
-    write(
+    write_feature(
         &app,
         Method::DELETE,
         &item,
@@ -183,7 +163,7 @@ async fn a_planner_creates_moves_patches_retires_and_restores_a_park() {
     assert_eq!(v1["properties"]["name"], "新公园");
     assert_eq!(v1["geometry"]["coordinates"][0][0][0], 123.41);
     // A retired site takes no edits until it is restored.
-    write(
+    write_feature(
         &app,
         Method::PUT,
         &item,
@@ -195,7 +175,7 @@ async fn a_planner_creates_moves_patches_retires_and_restores_a_park() {
     .await
     .expect(404);
 
-    let r = write(
+    let r = write_feature(
         &app,
         Method::POST,
         &format!("{item}/restore"),
@@ -209,7 +189,7 @@ async fn a_planner_creates_moves_patches_retires_and_restores_a_park() {
     assert_eq!(r.etag().as_deref(), Some("\"5\""));
     assert_eq!(parks_in(&app, new_box).await, vec![id.clone()]);
     assert_eq!(park_count(&app).await, before + 1);
-    write(
+    write_feature(
         &app,
         Method::POST,
         &format!("{item}/restore"),
@@ -414,7 +394,7 @@ async fn every_invalid_feature_is_refused_and_nothing_is_written() {
     )
     .await;
     assert_eq!(r.expect(400).json()["error"], "invalid_json");
-    let r = write(
+    let r = write_feature(
         &app,
         Method::POST,
         PARKS,
@@ -444,7 +424,7 @@ async fn every_invalid_feature_is_refused_and_nothing_is_written() {
     // Roads need lines.
     let road = json!({"type": "Feature", "geometry": polygon_square(123.41, 41.812, 0.0005),
         "properties": {"name": "路", "kind": "road", "status": "planned"}});
-    let r = write(
+    let r = write_feature(
         &app,
         Method::POST,
         "/ogc/collections/roads/items",
@@ -456,7 +436,7 @@ async fn every_invalid_feature_is_refused_and_nothing_is_written() {
     .await;
     assert_eq!(r.expect(422).json()["error"], "wrong_geometry_type");
     // Merge patch needs its media type.
-    let r = write(
+    let r = write_feature(
         &app,
         Method::PATCH,
         &format!("{PARKS}/park-001"),
@@ -499,7 +479,7 @@ async fn auth_matrix_and_optimistic_locking_of_the_write_routes() {
             (Method::DELETE, item.clone(), geo),
             (Method::POST, format!("{item}/restore"), geo),
         ] {
-            let r = write(&app, method.clone(), &uri, t, Some("\"1\""), media, &body).await;
+            let r = write_feature(&app, method.clone(), &uri, t, Some("\"1\""), media, &body).await;
             assert_eq!(
                 r.status.as_u16(),
                 want,
@@ -509,7 +489,7 @@ async fn auth_matrix_and_optimistic_locking_of_the_write_routes() {
         }
     }
     // Base collections and the all-sites collection are not writable.
-    write(
+    write_feature(
         &app,
         Method::POST,
         "/ogc/collections/streets/items",
@@ -520,7 +500,7 @@ async fn auth_matrix_and_optimistic_locking_of_the_write_routes() {
     )
     .await
     .expect(405);
-    write(
+    write_feature(
         &app,
         Method::POST,
         "/ogc/collections/nowhere/items",
@@ -532,10 +512,10 @@ async fn auth_matrix_and_optimistic_locking_of_the_write_routes() {
     .await
     .expect(404);
     // If-Match: missing 428, stale 412 with the current ETag and nothing changed.
-    write(&app, Method::PUT, &item, Some(&planner), None, geo, &body)
+    write_feature(&app, Method::PUT, &item, Some(&planner), None, geo, &body)
         .await
         .expect(428);
-    write(
+    write_feature(
         &app,
         Method::DELETE,
         &item,
@@ -546,7 +526,7 @@ async fn auth_matrix_and_optimistic_locking_of_the_write_routes() {
     )
     .await
     .expect(428);
-    let r = write(
+    let r = write_feature(
         &app,
         Method::PUT,
         &item,
@@ -559,7 +539,7 @@ async fn auth_matrix_and_optimistic_locking_of_the_write_routes() {
     .expect(412);
     assert_eq!(r.etag().as_deref(), Some("\"1\""));
     assert_eq!(r.json()["current"]["properties"]["version"], 1);
-    write(
+    write_feature(
         &app,
         Method::PUT,
         "/ogc/collections/roads/items/park-001",
@@ -571,7 +551,7 @@ async fn auth_matrix_and_optimistic_locking_of_the_write_routes() {
     .await
     .expect(404);
     assert_eq!(store.change_count(None).expect("count"), 0);
-    write(
+    write_feature(
         &app,
         Method::PUT,
         &item,
@@ -630,7 +610,7 @@ async fn concurrent_replacements_of_one_site_lose_no_update() {
             let (app, planner, item) = (app.clone(), planner.clone(), item.clone());
             tokio::spawn(async move {
                 let body = park(&format!("公园{i}"), 123.4050, 41.8150);
-                write(
+                write_feature(
                     &app,
                     Method::PUT,
                     &item,
@@ -750,7 +730,7 @@ async fn events_arrive_once_each_across_a_reconnect() {
 
     // While no one listens, three more changes; the reconnect resumes after the last seen.
     let item = format!("{PARKS}/{id}");
-    write(
+    write_feature(
         &app,
         Method::PUT,
         &item,
@@ -761,7 +741,7 @@ async fn events_arrive_once_each_across_a_reconnect() {
     )
     .await
     .expect(200);
-    write(
+    write_feature(
         &app,
         Method::DELETE,
         &item,
@@ -772,7 +752,7 @@ async fn events_arrive_once_each_across_a_reconnect() {
     )
     .await
     .expect(204);
-    write(
+    write_feature(
         &app,
         Method::POST,
         &format!("{item}/restore"),

@@ -219,6 +219,28 @@ pub async fn patch(
     .await
 }
 
+/// An OGC API – Features Part 4 write (`POST`/`PUT`/`PATCH`/`DELETE`, restore) to `uri` with
+/// a bearer token (if any), an If-Match (if any) and the body's media type.
+pub async fn write_feature(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    if_match: Option<&str>,
+    media: &str,
+    body: &Value,
+) -> Reply {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", media), ("host", "test.local")];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a));
+    }
+    if let Some(e) = if_match {
+        headers.push(("if-match", e));
+    }
+    send(app, method, uri, &headers, body.to_string()).await
+}
+
 /// The site's current version, from `GET /api/sites/{id}`.
 pub async fn version(app: &Router, id: &str) -> u64 {
     let r = get(app, &format!("/api/sites/{id}")).await.expect(200);
