@@ -36,6 +36,7 @@ const OUTLINE_MARGIN: f64 = 1e-5;
 /// Properties a draft may set.
 pub const WRITABLE: &[&str] = &[
     "name",
+    "name_en",
     "kind",
     "status",
     "progress",
@@ -112,6 +113,7 @@ pub struct DraftRules<'a> {
 pub fn draft_of(site: &Site) -> Value {
     let mut p = Map::new();
     p.insert("name".into(), json!(site.name));
+    p.insert("name_en".into(), json!(site.name_en));
     p.insert("kind".into(), json!(site.kind.as_str()));
     p.insert("status".into(), json!(site.status.as_str()));
     p.insert("progress".into(), json!(site.progress));
@@ -236,6 +238,15 @@ pub fn site_from_draft(
             "name is limited to 200 characters",
         ));
     }
+    let name_en = opt_str(props, "name_en")?
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if name_en.is_some_and(|n| n.chars().count() > 200) {
+        return Err(refused(
+            "invalid_property",
+            "name_en is limited to 200 characters",
+        ));
+    }
     let kind: RenewalKind = req_str(props, "kind")?
         .parse()
         .map_err(|e: crate::model::UnknownName| bad("invalid_property", e.to_string()))?;
@@ -348,6 +359,7 @@ pub fn site_from_draft(
         id: SiteId(String::new()),
         fid: 0,
         name: name.to_owned(),
+        name_en: name_en.map(str::to_owned),
         kind,
         subdistrict,
         subdistrict_code,

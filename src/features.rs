@@ -344,6 +344,7 @@ fn site_properties(site: &Site, today: Date, every_field: bool) -> Map<String, V
     let mut p = Map::new();
     p.insert("fid".into(), json!(site.fid));
     p.insert("name".into(), json!(site.name));
+    p.insert("name_en".into(), json!(site.name_en));
     p.insert("kind".into(), json!(site.kind));
     p.insert("kind_label".into(), json!(site.kind.label_zh()));
     p.insert("subdistrict".into(), json!(site.subdistrict));

@@ -561,6 +561,7 @@ fn site_from_feature(file: &Path, f: &RawFeature) -> Result<Site, LoadError> {
         id,
         fid: prop_u64(file, f, "fid", u64::from(u32::MAX))?,
         name: prop_str(file, f, "name")?,
+        name_en: prop_opt_str(f, "name_en").filter(|n| !n.trim().is_empty()),
         kind,
         subdistrict: prop_str(file, f, "subdistrict")?,
         subdistrict_code: prop_str(file, f, "subdistrict_code")?,
@@ -606,6 +607,9 @@ pub fn site_record(site: &Site) -> Value {
     let mut p = Map::new();
     p.insert("fid".into(), json!(site.fid));
     p.insert("name".into(), json!(site.name));
+    if let Some(name_en) = &site.name_en {
+        p.insert("name_en".into(), json!(name_en));
+    }
     p.insert("kind".into(), json!(site.kind.as_str()));
     p.insert("subdistrict".into(), json!(site.subdistrict));
     p.insert("subdistrict_code".into(), json!(site.subdistrict_code));

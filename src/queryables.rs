@@ -76,6 +76,7 @@ pub fn fields(c: Collection) -> Vec<Field> {
         return match c {
             Collection::Streets => vec![
                 name,
+                opt("name_en", String, "English name"),
                 opt("class", String, "Street class"),
                 basis,
                 opt(
@@ -101,6 +102,10 @@ pub fn fields(c: Collection) -> Vec<Field> {
     let mut f = vec![
         field("fid", Integer, "Numeric id (vector-tile feature id)"),
         field("name", String, "Name"),
+        Field {
+            nullable: true,
+            ..field("name_en", String, "English name (pinyin)")
+        },
         field(
             "kind",
             Enum(kinds.iter().map(|k| k.as_str()).collect()),

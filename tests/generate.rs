@@ -311,6 +311,35 @@ fn parks_compounds_and_cells_are_sound() {
     assert!(plaza.contains(&anchor) || Euclidean.distance(&anchor, &plaza) < 0.003);
 }
 
+/// Every generated site and street has an English name: ASCII, unique among sites like the
+/// Chinese names, and naming the same real place (`梅江街…` → `Meijiang Street …`).
+#[test]
+fn every_site_and_street_has_a_distinct_english_name() {
+    let dir = &default_run().path;
+    let sites = features(dir, "sites.geojson");
+    let mut seen = BTreeSet::new();
+    for f in &sites {
+        let p = &f["properties"];
+        let (zh, en) = (p["name"].as_str().expect("name"), p["name_en"].as_str());
+        let en = en.unwrap_or_else(|| panic!("{zh} has no name_en"));
+        assert!(
+            en.is_ascii() && !en.trim().is_empty(),
+            "{zh}: name_en {en:?}"
+        );
+        assert!(seen.insert(en.to_owned()), "two sites are called {en:?}");
+        if zh.starts_with("梅江街") {
+            assert!(en.starts_with("Meijiang Street"), "{zh} → {en}");
+        }
+        if zh.ends_with("口袋公园") {
+            assert!(en.contains("Pocket Park"), "{zh} → {en}");
+        }
+    }
+    for f in features(dir, "streets.geojson") {
+        let en = f["properties"]["name_en"].as_str().expect("street name_en");
+        assert!(en.ends_with("Street") || en.ends_with("Road") || en.ends_with("Avenue"));
+    }
+}
+
 #[test]
 fn scale_four_has_four_times_the_sites_with_unique_ids() {
     let dir = tempfile::tempdir().expect("tempdir");

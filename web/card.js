@@ -5,7 +5,7 @@
 import { api, errorText } from './api.js';
 import { navigationLinks } from './crs.js';
 import { $, bar, el, swatch } from './dom.js';
-import { kindLabel, num, placeName, programmeLabel, statusLabel, straightLine, t } from './i18n.js';
+import { kindLabel, num, placeName, programmeLabel, siteName, statusLabel, straightLine, t } from './i18n.js';
 import { STATUS_COLORS } from './layers.js';
 import { labelPoint, select } from './map.js';
 import { canEdit } from './session.js';
@@ -161,7 +161,7 @@ export function renderCard() {
     return;
   }
   const p = c.feature.properties;
-  $('card-title').textContent = p.name ?? c.id;
+  $('card-title').textContent = siteName({ ...p, id: c.id });
   card.dataset.site = c.id;
   card.dataset.kind = p.kind;
   card.dataset.resident = c.resident && p.kind === 'pocket_park' ? 'true' : 'false';

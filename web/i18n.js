@@ -349,6 +349,15 @@ export function placeName(name) {
   return sub?.name_en ?? name;
 }
 
+/**
+ * A site's name in the page's language: its English name (pinyin) from the data set when the
+ * page is in English and the site has one, else its Chinese name.
+ */
+export function siteName(props) {
+  if (!props) return '–';
+  return (current === 'en' && props.name_en) || props.name || props.id || '–';
+}
+
 /** The data set's notice in the page's language, or null when it has none. */
 export function notice() {
   const n = meta?.provenance?.notice;

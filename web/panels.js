@@ -4,7 +4,7 @@
 
 import { api, errorText } from './api.js';
 import { $, bar, el, swatch } from './dom.js';
-import { kindLabel, lang, notice, num, placeName, programmeLabel, statusLabel, t } from './i18n.js';
+import { kindLabel, lang, notice, num, placeName, programmeLabel, siteName, statusLabel, t } from './i18n.js';
 import { STATUS_COLORS } from './layers.js';
 import { illustrativeLayers, visibleSites } from './map.js';
 import { state } from './state.js';
@@ -233,7 +233,7 @@ export function renderVisible() {
           'button',
           { type: 'button', class: 'row-button', onclick: () => panelHooks.openSite(p.id) },
           swatch(STATUS_COLORS[p.status] ?? '#999', p.late === true || p.late === 'true'),
-          el('span', { class: 'name', text: p.name }),
+          el('span', { class: 'name', text: siteName(p) }),
           el('span', { class: 'sub', text: `${kindLabel(p.kind)} · ${statusLabel(p.status)}` }),
         ),
       ),

@@ -4,7 +4,7 @@
 
 import { api, errorText } from './api.js';
 import { $, el } from './dom.js';
-import { num, straightLine, t } from './i18n.js';
+import { num, siteName, straightLine, t } from './i18n.js';
 import { boundsOf, labelPoint, viewPadding } from './map.js';
 import { navLinks, openSite } from './card.js';
 import { state, view } from './state.js';
@@ -97,7 +97,7 @@ export function renderNearest() {
         'button',
         { type: 'button', class: 'row-button', onclick: () => openPark(f) },
         el('span', { class: rank ? 'rank' : 'rank none', text: rank ? String(rank) : '' }),
-        el('span', { class: 'name', text: p.name }),
+        el('span', { class: 'name', text: siteName(p) }),
         el('span', { class: 'distance', text: straightLine(p.distance_m) }),
         el('span', { class: 'sub' }, late ? el('span', { class: 'late', text: status }) : status, p.area_m2 != null ? ` · ${num(p.area_m2, 0)} m²` : ''),
       ),

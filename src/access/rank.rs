@@ -28,6 +28,8 @@ pub struct Pick {
     pub id: String,
     /// Name.
     pub name: String,
+    /// English name, when the data set has one.
+    pub name_en: Option<String>,
     /// Current status.
     pub status: &'static str,
     /// Sub-district code.
@@ -226,6 +228,7 @@ pub fn next_parks(model: &AccessModel, snap: &Snapshot, method: Method, radius_m
                 rank: rank as u32 + 1,
                 id: site.id.to_string(),
                 name: site.name.clone(),
+                name_en: site.name_en.clone(),
                 status: site.status.as_str(),
                 subdistrict_code: site.subdistrict_code.clone(),
                 area_m2: (site.area_m2 * 10.0).round() / 10.0,

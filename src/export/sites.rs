@@ -74,6 +74,7 @@ pub const COLUMNS: &[Column] = &[
     col("updated_at", "最近更新", "Last updated"),
     col("note", "备注", "Note"),
     col("id", "编号", "ID"),
+    col("name_en", "英文名称", "Name (English)"),
     col("subdistrict_code", "街道代码", "Sub-district code"),
     col("programme", "资金类别", "Programme"),
     col("project_id", "项目编号", "Project ID"),
@@ -140,6 +141,7 @@ pub fn row(site: &Site, seq: usize, today: Date, lang: Lang) -> Vec<Cell> {
         .map(|c| match c.field {
             "seq" => Cell::Number(seq as f64),
             "name" => t(&site.name),
+            "name_en" => t(site.name_en.as_deref().unwrap_or_default()),
             "kind" => t(if zh {
                 site.kind.label_zh()
             } else {

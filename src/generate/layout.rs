@@ -152,6 +152,8 @@ fn voronoi_cell(seeds: &[Coord], i: usize, region: &Region) -> Polygon {
 #[derive(Debug, Clone)]
 pub(crate) struct Street {
     pub(crate) name: &'static str,
+    /// Its English name (`Meijiang Street`).
+    pub(crate) name_en: &'static str,
     pub(crate) class: &'static str,
     /// Runs north–south (街) rather than east–west (路).
     pub(crate) north_south: bool,
@@ -159,38 +161,39 @@ pub(crate) struct Street {
     pub(crate) pieces: Vec<Vec<Coord>>,
 }
 
-/// North–south streets, west to east: 街 named after rivers. `true` = main street.
-const NS_STREETS: [(&str, bool); 14] = [
-    ("塔湾街", false),
-    ("汾河街", false),
-    ("怒江街", true),
-    ("淮河街", false),
-    ("长江街", true),
-    ("黄河北大街", true),
-    ("珠江街", false),
-    ("鸭绿江街", false),
-    ("北陵大街", true),
-    ("梅江街", false),
-    ("松花江街", false),
-    ("凌河街", false),
-    ("嫩江街", false),
-    ("辽河街", false),
+/// North–south streets, west to east: 街 named after rivers, with their English (pinyin and
+/// the generic part, as on the city's bilingual signs). `true` = main street.
+const NS_STREETS: [(&str, &str, bool); 14] = [
+    ("塔湾街", "Tawan Street", false),
+    ("汾河街", "Fenhe Street", false),
+    ("怒江街", "Nujiang Street", true),
+    ("淮河街", "Huaihe Street", false),
+    ("长江街", "Changjiang Street", true),
+    ("黄河北大街", "Huanghe North Avenue", true),
+    ("珠江街", "Zhujiang Street", false),
+    ("鸭绿江街", "Yalujiang Street", false),
+    ("北陵大街", "Beiling Avenue", true),
+    ("梅江街", "Meijiang Street", false),
+    ("松花江街", "Songhuajiang Street", false),
+    ("凌河街", "Linghe Street", false),
+    ("嫩江街", "Nenjiang Street", false),
+    ("辽河街", "Liaohe Street", false),
 ];
 
 /// East–west streets, north to south: 路 named after mountains.
-const EW_STREETS: [(&str, bool); 12] = [
-    ("天山路", false),
-    ("黄山路", false),
-    ("龙山路", false),
-    ("岐山路", false),
-    ("华山路", false),
-    ("崇山中路", true),
-    ("嵩山路", false),
-    ("泰山路", true),
-    ("巴山路", false),
-    ("昆山中路", true),
-    ("衡山路", false),
-    ("庐山路", false),
+const EW_STREETS: [(&str, &str, bool); 12] = [
+    ("天山路", "Tianshan Road", false),
+    ("黄山路", "Huangshan Road", false),
+    ("龙山路", "Longshan Road", false),
+    ("岐山路", "Qishan Road", false),
+    ("华山路", "Huashan Road", false),
+    ("崇山中路", "Chongshan Middle Road", true),
+    ("嵩山路", "Songshan Road", false),
+    ("泰山路", "Taishan Road", true),
+    ("巴山路", "Bashan Road", false),
+    ("昆山中路", "Kunshan Middle Road", true),
+    ("衡山路", "Hengshan Road", false),
+    ("庐山路", "Lushan Road", false),
 ];
 
 /// Streets that always span the whole district (their renewal sections depend on it).
@@ -207,7 +210,7 @@ pub(crate) fn streets(region: &Region, rng: &mut Rng) -> Vec<Street> {
             (hi.y, lo.y, lo.x, hi.x)
         };
         let n = list.len() as f64;
-        for (i, &(name, main)) in list.iter().enumerate() {
+        for (i, &(name, name_en, main)) in list.iter().enumerate() {
             let base =
                 across_lo + (across_hi - across_lo) * (i as f64 + 0.5) / n + rng.range(-90.0, 90.0);
             let span = along_hi - along_lo + 400.0;
@@ -259,6 +262,7 @@ pub(crate) fn streets(region: &Region, rng: &mut Rng) -> Vec<Street> {
             if !pieces.is_empty() {
                 out.push(Street {
                     name,
+                    name_en,
                     class: if main { "main" } else { "secondary" },
                     north_south,
                     pieces,

@@ -68,7 +68,11 @@ pub fn provenance(scale: u32) -> Provenance {
             source: format!(
                 "a grid following the local naming convention ({GENERATOR_SOURCE}); real names, invented lines"
             ),
-            fields: fields(&[("class", Illustrative, None), ("name", Real, None)]),
+            fields: fields(&[
+                ("class", Illustrative, None),
+                ("name", Real, None),
+                ("name_en", Real, Some("pinyin of the name with the generic part in English")),
+            ]),
         },
     );
     layers.insert(
@@ -97,6 +101,11 @@ pub fn provenance(scale: u32) -> Provenance {
                 ("households", Illustrative, inv),
                 ("investment_wan", Illustrative, inv),
                 ("name", Illustrative, Some("built from real community names")),
+                (
+                    "name_en",
+                    Illustrative,
+                    Some("pinyin of the community or street name (NBS list, pypinyin) with the generic part in English"),
+                ),
                 ("planned_finish", Illustrative, inv),
                 ("planned_start", Illustrative, inv),
                 ("programme", Illustrative, inv),

@@ -10,6 +10,7 @@
 mod geometry;
 mod layout;
 mod manifest;
+mod names;
 mod rng;
 mod schedule;
 mod sites;
@@ -226,6 +227,18 @@ struct Output {
     seq: BTreeMap<RenewalKind, u64>,
 }
 
+/// What generated names are made of, in English: street names and community stems.
+fn english_names(src: &sources::Sources, streets: &[layout::Street]) -> names::English {
+    let mut english = names::English::default().with_places();
+    for street in streets {
+        english.learn(street.name, street.name_en);
+    }
+    for c in &src.communities {
+        english.learn(c.stem(), &c.pinyin);
+    }
+    english
+}
+
 /// Id prefix and minimum number width per kind (`compound-001`).
 fn id_prefix(kind: RenewalKind) -> (&'static str, usize) {
     match kind {
@@ -262,6 +275,14 @@ impl Output {
                 format!("{s}（{}）", copy + 1)
             }
         };
+        let tag_en = |s: String| {
+            if copy == 0 {
+                s
+            } else {
+                format!("{s} (copy {})", copy + 1)
+            }
+        };
+        let english = english_names(src, streets);
         let code = |s: &str| {
             if copy == 0 {
                 s.to_string()
@@ -319,6 +340,7 @@ impl Output {
                     json!({
                         "fid": self.streets.len() as u64 + 1,
                         "name": street.name,
+                        "name_en": street.name_en,
                         "class": street.class,
                         "geometry": "illustrative",
                     }),
@@ -366,6 +388,9 @@ impl Output {
                 map.insert("built_year".into(), json!(d.built_year));
                 map.insert("community".into(), json!(tag(&c.name)));
                 map.insert("community_code".into(), json!(code(&c.code)));
+            }
+            if let (Some(en), Some(map)) = (english.name(&d.name), props.as_object_mut()) {
+                map.insert("name_en".into(), json!(tag_en(en)));
             }
             let geometry = match &d.shape {
                 Shape::Line(path) => {

@@ -27,6 +27,8 @@ pub(crate) struct SubdistrictRow {
 pub(crate) struct CommunityRow {
     pub(crate) code: String,
     pub(crate) name: String,
+    /// Pinyin of the name without its suffix (`Meijiangxi`), from the list's `pinyin_auto`.
+    pub(crate) pinyin: String,
     pub(crate) subdistrict_code: String,
 }
 
@@ -105,6 +107,7 @@ pub(crate) fn read(dir: &Path) -> Result<Sources, GenerateError> {
             Ok(CommunityRow {
                 code: r.get("code")?,
                 name: r.get("name")?,
+                pinyin: r.get("pinyin_auto")?,
                 subdistrict_code: r.get("subdistrict_code")?,
             })
         })

@@ -245,7 +245,7 @@ pub(super) async fn tilejson(
         .map(|(id, description)| {
             let fields: Value = match *id {
                 "district" | "subdistricts" => json!({"name": "String", "name_en": "String", "code": "String", "basis": "String"}),
-                "streets" | "green" | "water" | "railways" | "buildings" => json!({"name": "String", "class": "String", "osm_id": "String", "basis": "String"}),
+                "streets" | "green" | "water" | "railways" | "buildings" => json!({"name": "String", "name_en": "String", "class": "String", "osm_id": "String", "basis": "String"}),
                 "landmarks" => json!({"name": "String", "name_en": "String", "kind": "String", "basis": "String"}),
                 other => {
                     let mut f = site_fields.clone();

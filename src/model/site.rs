@@ -307,6 +307,8 @@ pub struct Site {
     pub fid: u64,
     /// Name in simplified Chinese.
     pub name: String,
+    /// Name in English (pinyin with the generic part translated), when the data set has one.
+    pub name_en: Option<String>,
     /// What kind of work this is.
     pub kind: RenewalKind,
     /// Name of the sub-district (街道) it lies in.

@@ -331,6 +331,7 @@ mod tests {
             id: SiteId("park-001".into()),
             fid: 1,
             name: "公园".into(),
+            name_en: None,
             kind: RenewalKind::PocketPark,
             subdistrict: "三台子街道".into(),
             subdistrict_code: "210105011".into(),

@@ -68,6 +68,7 @@ pub const LAYERS: &[(&str, &str)] = &[
 pub const SITE_FIELDS: &[(&str, &str)] = &[
     ("id", "String"),
     ("name", "String"),
+    ("name_en", "String"),
     ("kind", "String"),
     ("status", "String"),
     ("progress", "Number"),
@@ -226,6 +227,9 @@ fn site_feature(layer: Layer, geom: GeomData, site: &Site, today: Date) -> Layer
     f.set_id(site.fid);
     f.add_tag_string("id", site.id.as_str());
     f.add_tag_string("name", &site.name);
+    if let Some(name_en) = &site.name_en {
+        f.add_tag_string("name_en", name_en);
+    }
     f.add_tag_string("kind", site.kind.as_str());
     f.add_tag_string("status", site.status.as_str());
     f.add_tag_uint("progress", u64::from(site.progress));

@@ -72,7 +72,12 @@ for (const lang of ['zh', 'en']) {
     await page.click('#parks-list li:first-child .row-button');
     await page.waitForSelector('#card:not([hidden]) [data-field="open"]');
     assert.equal(await page.getAttribute('#card', 'data-resident'), 'true');
-    assert.equal((await page.textContent('#card-title')).trim(), first.properties.name);
+    // Place names in the page's language: the data set's pinyin in English.
+    const name = lang === 'en' ? first.properties.name_en : first.properties.name;
+    assert.ok(name, 'the nearest park has a name in this language');
+    if (lang === 'en') assert.match(name, /^[\x20-\x7e]+$/);
+    assert.ok(items[0].text.includes(name), `${items[0].text} lacks ${name}`);
+    assert.equal((await page.textContent('#card-title')).trim(), name);
     const card = await page.textContent('#card-body');
     assert.match(card, new RegExp(Math.round(first.properties.area_m2).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB')));
     assert.match(card, new RegExp(Math.round(first.properties.distance_m).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB')));
