@@ -5,7 +5,7 @@
 import { api, errorText } from './api.js';
 import { navigationLinks } from './crs.js';
 import { $, bar, el, swatch } from './dom.js';
-import { kindLabel, num, placeName, programmeLabel, siteName, statusLabel, straightLine, t } from './i18n.js';
+import { kindLabel, num, parkDistance, placeName, programmeLabel, siteName, statusLabel, t, walkNetworkIllustrative } from './i18n.js';
 import { STATUS_COLORS } from './layers.js';
 import { labelPoint, select } from './map.js';
 import { canEdit } from './session.js';
@@ -52,6 +52,7 @@ export function navLinks(geometry, name) {
 
 /** What a resident wants to know about a pocket park. */
 function residentCard(feature, distance) {
+  // `distance`: the nearest-parks answer's properties for this park (distance_m, walk_m, walk_min).
   const p = feature.properties;
   const today = state.meta?.today;
   const open = p.status === 'completed' || p.status === 'accepted';
@@ -69,8 +70,14 @@ function residentCard(feature, distance) {
     el('dt', { text: t('park_size') }),
     el('dd', { dataset: { field: 'area_m2' } }, p.area_m2 != null ? `${num(p.area_m2, 0)} m²` : '–'),
   );
-  if (distance != null) dl.append(el('dt', { text: t('distance') }), el('dd', { dataset: { field: 'distance' }, text: straightLine(distance) }));
-  return [dl, navLinks(feature.geometry, p.name), el('p', { class: 'muted', text: t('resident_card_hint') }), basisNote(p)];
+  const walked = distance?.walk_m != null;
+  if (distance?.distance_m != null) {
+    dl.append(el('dt', { text: t(walked ? 'walk_distance' : 'distance') }), el('dd', { dataset: { field: 'distance' }, text: parkDistance(distance) }));
+  }
+  const hint = walked
+    ? `${t('resident_card_hint_walk', { v: num(state.nearest?.walkPerMin ?? 60, 0) })}${walkNetworkIllustrative() ? ` (${t('walk_illustrative')})` : ''}`
+    : t('resident_card_hint');
+  return [dl, navLinks(feature.geometry, p.name), el('p', { class: 'muted', text: hint }), basisNote(p)];
 }
 
 export async function openSite(id, { resident = false } = {}) {

@@ -106,6 +106,11 @@ const STRINGS = {
     programme_construction: '建设类',
     programme_maintenance: '维护类',
     straight_line: '直线距离',
+    walk_distance: '步行距离',
+    walk_fmt: '步行 {d} · 约 {m} 分钟',
+    walk_straight: '直线 {d}',
+    walk_illustrative: '按示意路网计算',
+    resident_card_hint_walk: '步行距离沿街道网络计算，时间按每分钟 {v} 米估算。',
     notice_title: '数据说明',
     basis_illustrative: '示意',
     basis_estimated: '估计',
@@ -249,6 +254,11 @@ const STRINGS = {
     programme_construction: 'Construction',
     programme_maintenance: 'Maintenance',
     straight_line: 'straight-line',
+    walk_distance: 'walking distance',
+    walk_fmt: 'walk {d} · about {m} min',
+    walk_straight: 'straight-line {d}',
+    walk_illustrative: 'over the illustrative street network',
+    resident_card_hint_walk: 'Walking distance along the street network; time at {v} m per minute.',
     notice_title: 'About this data',
     basis_illustrative: 'illustrative',
     basis_estimated: 'estimated',
@@ -383,7 +393,21 @@ export function metres(v) {
   return current === 'en' ? `${num(v, 0)} m` : `${num(v, 0)} 米`;
 }
 
-/** A straight-line distance, labelled as such (there is no walking network yet). */
+/** A straight-line distance, labelled as such (for places the walking network does not reach). */
 export function straightLine(v) {
   return `${t('straight_line')} ${metres(v)}`;
+}
+
+/**
+ * The distance to a park as the API measured it: walking distance and minutes over the street
+ * network when it has them (`walk_m`, `walk_min`), else the straight line, labelled as such.
+ */
+export function parkDistance(p) {
+  if (p?.walk_m == null) return straightLine(p?.distance_m);
+  return t('walk_fmt', { d: metres(p.walk_m), m: num(p.walk_min ?? p.walk_m / 60, 0) });
+}
+
+/** Whether the walking network is built from illustrative streets (the manifest says so). */
+export function walkNetworkIllustrative() {
+  return meta?.provenance?.layers?.streets?.geometry === 'illustrative';
 }

@@ -1,10 +1,11 @@
-// Residents: the pocket parks nearest to where they are (browser location or a tap), with
-// straight-line distance, open status (late when the planned opening has passed), size, and
+// Residents: the pocket parks nearest to where they are (browser location or a tap), by
+// walking distance over the street network when the data set has one (else straight line,
+// said so), the walking route to the first or chosen park, open status (late when the planned opening has passed), size, and
 // navigation links to AMap and Baidu.
 
 import { api, errorText } from './api.js';
 import { $, el } from './dom.js';
-import { num, siteName, straightLine, t } from './i18n.js';
+import { metres, num, parkDistance, siteName, t, walkNetworkIllustrative } from './i18n.js';
 import { boundsOf, labelPoint, viewPadding } from './map.js';
 import { navLinks, openSite } from './card.js';
 import { state, view } from './state.js';
@@ -48,21 +49,25 @@ export async function findNearest(lng, lat) {
   parksHooks.showTab('parks');
   $('parks-status').textContent = t('loading');
   const at = `lon=${lng.toFixed(6)}&lat=${lat.toFixed(6)}`;
+  // Ordered by walking distance (the server falls back to the straight line where the
+  // network does not reach), with the walking route of each open park.
   const [open, all] = await Promise.all([
-    api(`api/parks/nearest?${at}&limit=5&include=open`),
-    api(`api/parks/nearest?${at}&limit=5&include=all`),
+    api(`api/parks/nearest?${at}&limit=5&include=open&order=walk&route=true`),
+    api(`api/parks/nearest?${at}&limit=5&include=all&order=walk`),
   ]);
   if (!open.ok || !all.ok) {
     $('parks-status').textContent = errorText(open.ok ? all : open);
     return;
   }
   const openParks = open.body.features;
-  const farthest = openParks.length ? openParks[openParks.length - 1].properties.distance_m : Infinity;
+  const reach = (p) => p.walk_m ?? p.distance_m;
+  const farthest = openParks.length ? reach(openParks[openParks.length - 1].properties) : Infinity;
   // Parks being built that are nearer than the open ones listed: worth knowing about.
   const building = all.body.features
-    .filter((f) => !f.properties.open && f.properties.distance_m <= farthest)
+    .filter((f) => !f.properties.open && reach(f.properties) <= farthest)
     .map((f) => ({ ...f, properties: { ...f.properties, late: isLate(f.properties) } }));
-  state.nearest = { lng, lat, open: openParks, building };
+  state.nearest = { lng, lat, open: openParks, building, walkPerMin: open.body.walk_m_per_min };
+  showRoute(openParks[0]);
   renderNearest();
 
   const map = view.map;
@@ -85,21 +90,29 @@ export async function findNearest(lng, lat) {
 export function renderNearest() {
   const n = state.nearest;
   if (!n) return;
-  $('parks-status').textContent = n.open.length ? '' : t('parks_none');
+  // Walking distances over invented streets are illustrative too: say so above the list.
+  const walked = n.open.some((f) => f.properties.walk_m != null);
+  $('parks-status').textContent = !n.open.length ? t('parks_none') : walked && walkNetworkIllustrative() ? t('walk_illustrative') : '';
   const item = (f, rank) => {
     const p = f.properties;
     const late = isLate(p);
     const status = p.open ? t('parks_open') : late ? t('parks_late', { d: p.opens }) : t('parks_opens', { d: p.opens ?? '–' });
     return el(
       'li',
-      { dataset: { site: f.id, distance: p.distance_m, late: String(late) } },
+      { dataset: { site: f.id, distance: p.distance_m, walk: p.walk_m ?? '', late: String(late) } },
       el(
         'button',
         { type: 'button', class: 'row-button', onclick: () => openPark(f) },
         el('span', { class: rank ? 'rank' : 'rank none', text: rank ? String(rank) : '' }),
         el('span', { class: 'name', text: siteName(p) }),
-        el('span', { class: 'distance', text: straightLine(p.distance_m) }),
-        el('span', { class: 'sub' }, late ? el('span', { class: 'late', text: status }) : status, p.area_m2 != null ? ` · ${num(p.area_m2, 0)} m²` : ''),
+        el('span', { class: 'distance', text: parkDistance(p) }),
+        el(
+          'span',
+          { class: 'sub' },
+          late ? el('span', { class: 'late', text: status }) : status,
+          p.area_m2 != null ? ` · ${num(p.area_m2, 0)} m²` : '',
+          p.walk_m != null ? ` · ${t('walk_straight', { d: metres(p.distance_m) })}` : '',
+        ),
       ),
       navLinks(f.geometry, p.name),
     );
@@ -109,11 +122,20 @@ export function renderNearest() {
   $('parks-building-title').hidden = n.building.length === 0;
 }
 
+/** Draws the walking route to a park (from the nearest-parks answer), or clears it. */
+function showRoute(f) {
+  const route = f?.properties?.route;
+  view.map?.getSource('nearest-route')?.setData(
+    route ? { type: 'Feature', geometry: route, properties: { id: f.id } } : { type: 'FeatureCollection', features: [] },
+  );
+}
+
 /** Opens a park's resident card (with its distance from the point asked about). */
 async function openPark(f) {
+  showRoute(state.nearest?.open.find((o) => o.id === f.id));
   await openSite(f.id, { resident: !state.me });
   if (state.card?.id === f.id) {
-    state.card.distance = f.properties.distance_m;
+    state.card.distance = f.properties;
     const { renderCard } = await import('./card.js');
     renderCard();
   }

@@ -162,7 +162,7 @@ test('clicking a park opens its card with every field and its history', async ()
   await page.close();
 });
 
-test('pocket parks near a tapped point are listed in distance order and drawn', async () => {
+test('pocket parks near a tapped point are listed in walking order and drawn', async () => {
   const page = await openMap(browser.context);
   await page.click('[data-tab="parks"]');
   await page.click('#parks-pick');
@@ -171,25 +171,26 @@ test('pocket parks near a tapped point are listed in distance order and drawn', 
   await page.waitForSelector('#parks-list li');
   await mapIdle(page);
   const asked = await page.evaluate(() => ({ lng: window.__app.state.nearest.lng, lat: window.__app.state.nearest.lat }));
-  const items = await page.$$eval('#parks-list li', (lis) => lis.map((li) => ({ id: li.dataset.site, d: Number(li.dataset.distance), text: li.textContent })));
+  const items = await page.$$eval('#parks-list li', (lis) => lis.map((li) => ({ id: li.dataset.site, d: Number(li.dataset.walk || li.dataset.distance), text: li.textContent })));
   assert.ok(items.length > 0, 'no park listed');
-  for (let i = 1; i < items.length; i++) assert.ok(items[i - 1].d <= items[i].d, `not in distance order: ${items.map((x) => x.d)}`);
-  const answer = await getJson(`api/parks/nearest?lon=${asked.lng.toFixed(6)}&lat=${asked.lat.toFixed(6)}&limit=5&include=open`);
+  for (let i = 1; i < items.length; i++) assert.ok(items[i - 1].d <= items[i].d, `not in walking order: ${items.map((x) => x.d)}`);
+  const answer = await getJson(`api/parks/nearest?lon=${asked.lng.toFixed(6)}&lat=${asked.lat.toFixed(6)}&limit=5&include=open&order=walk`);
   assert.deepEqual(items.map((x) => x.id), answer.body.features.map((f) => f.id));
   assert.ok(answer.body.features.every((f) => f.properties.open));
-  // The distance shown is the API's, in metres.
+  // The distances shown are the API's, in metres: the walk and the straight line.
   assert.ok(items[0].text.includes(`${Math.round(answer.body.features[0].properties.distance_m).toLocaleString('zh-CN')} 米`), items[0].text);
   // Parks being built are marked as such, with their opening date; late ones (the planned
   // opening before the server's today) say 逾期 with the date.
   const today = (await getJson('api/meta')).body.today;
-  for (const li of await page.$$eval('#parks-building li', (lis) => lis.map((l) => ({ text: l.textContent, late: l.dataset.late })))) {
+  for (const li of await page.$$eval('#parks-building li', (lis) => lis.map((l) => ({ text: l.textContent, late: l.dataset.late, walk: l.dataset.walk })))) {
     const opens = li.text.match(/(\d{4}-\d{2}-\d{2})/)?.[1];
     assert.ok(opens, li.text);
     if (opens < today) {
       assert.equal(li.late, 'true', li.text);
       assert.match(li.text, /逾期：原计划 \d{4}-\d{2}-\d{2} 开放/);
     } else assert.match(li.text, /预计 \d{4}-\d{2}-\d{2} 开放/);
-    assert.match(li.text, /直线距离/);
+    // Walking distance where the network reaches the park, else the straight line, said so.
+    assert.match(li.text, li.walk ? /步行 [\d,]+ 米 · 约 \d+ 分钟/ : /直线距离/);
   }
   const drawn = await rendered(page, 'nearest-fill');
   assert.ok(drawn.length >= items.length, `${drawn.length} nearest parks drawn for ${items.length} listed`);
@@ -202,7 +203,7 @@ test('pocket parks near a tapped point are listed in distance order and drawn', 
   await browser.context.setGeolocation(here);
   await page.click('#parks-locate');
   await page.waitForFunction((lng) => Math.abs(window.__app.state.nearest.lng - lng) < 1e-9, here.longitude);
-  const fromHere = await getJson(`api/parks/nearest?lon=${here.longitude.toFixed(6)}&lat=${here.latitude.toFixed(6)}&limit=5&include=open`);
+  const fromHere = await getJson(`api/parks/nearest?lon=${here.longitude.toFixed(6)}&lat=${here.latitude.toFixed(6)}&limit=5&include=open&order=walk`);
   await page.waitForFunction(
     (ids) => JSON.stringify([...document.querySelectorAll('#parks-list li')].map((li) => li.dataset.site)) === JSON.stringify(ids),
     fromHere.body.features.map((f) => f.id),

@@ -1,5 +1,5 @@
 // Issue 12, residents: /?mode=parks and phones signed out start on the park finder; the list
-// says straight-line distance, open or late with the date, size, and hands off to AMap and
+// says walking distance and minutes (straight line beside it), open or late with the date, size, and hands off to AMap and
 // Baidu with converted coordinates; the park card is a resident's; the page fits 320–375 px
 // in both languages.
 
@@ -40,14 +40,25 @@ for (const lang of ['zh', 'en']) {
     await page.click('#parks-locate');
     await page.waitForSelector('#parks-list li');
     await mapIdle(page);
-    const answer = await getJson(`api/parks/nearest?lon=${here.longitude.toFixed(6)}&lat=${here.latitude.toFixed(6)}&limit=5&include=open`);
+    const answer = await getJson(`api/parks/nearest?lon=${here.longitude.toFixed(6)}&lat=${here.latitude.toFixed(6)}&limit=5&include=open&order=walk&route=true`);
     const items = await page.$$eval('#parks-list li', (lis) =>
       lis.map((li) => ({ id: li.dataset.site, text: li.textContent, amap: li.querySelector('a.nav-amap')?.href, baidu: li.querySelector('a.nav-baidu')?.href })),
     );
     assert.deepEqual(items.map((i) => i.id), answer.body.features.map((f) => f.id));
     const first = answer.body.features[0];
-    assert.match(items[0].text, lang === 'zh' ? /直线距离/ : /straight-line/);
-    assert.doesNotMatch(items[0].text, /步行|walk/i);
+    // Walking distance and minutes over the street network (which the default data set has),
+    // the straight line beside it, and the network's basis said above the list.
+    assert.ok(first.properties.walk_m != null, 'the default data set has a walking network');
+    const metres = (v) => Math.round(v).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB');
+    assert.match(items[0].text, lang === 'zh' ? /步行 [\d,]+ 米 · 约 \d+ 分钟/ : /walk [\d,]+ m · about \d+ min/);
+    assert.ok(items[0].text.includes(metres(first.properties.walk_m)), items[0].text);
+    assert.ok(items[0].text.includes(`${Math.round(first.properties.walk_min)} ${lang === "zh" ? "分钟" : "min"}`), items[0].text);
+    assert.match(items[0].text, lang === 'zh' ? /直线 [\d,]+ 米/ : /straight-line [\d,]+ m/);
+    assert.match(await page.textContent('#parks-status'), lang === 'zh' ? /示意路网/ : /illustrative street network/);
+    // The walking route to the first park is drawn: the route source holds the API's route.
+    const drawn = await page.evaluate(() => window.__map.getSource('nearest-route').serialize().data);
+    assert.equal(drawn.properties?.id, first.id);
+    assert.deepEqual(drawn.geometry, first.properties.route);
     // The links carry the park's label point converted to GCJ-02 (AMap) and BD-09 (Baidu).
     const at = labelPoint(first.geometry);
     const [glng, glat] = new URL(items[0].amap).searchParams.get('position').split(',').map(Number);
@@ -80,7 +91,8 @@ for (const lang of ['zh', 'en']) {
     assert.equal((await page.textContent('#card-title')).trim(), name);
     const card = await page.textContent('#card-body');
     assert.match(card, new RegExp(Math.round(first.properties.area_m2).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB')));
-    assert.match(card, new RegExp(Math.round(first.properties.distance_m).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB')));
+    assert.match(card, new RegExp(metres(first.properties.walk_m)));
+    assert.match(card, lang === 'zh' ? /步行距离/ : /walking distance/);
     assert.equal(await page.$('#card [data-field="investment_wan"]'), null, 'investment on a resident card');
     assert.equal(await page.$('#card [data-field="project_id"]'), null);
     assert.ok(await page.$('#card a.nav-amap'));
