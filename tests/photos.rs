@@ -1,43 +1,19 @@
 //! Field photos (issue 13): `POST /api/sites/{id}/photos` decides the type by content, keeps
 //! to its size, pixel and count limits, stores nothing on any error, reads the EXIF time and
-//! place and strips every metadata field from what it serves; photos attach to a status
-//! update, with the device's position, and show in the history and the feed, replay-safe.
+//! place and strips every metadata field from what it serves, and answers the same bytes
+//! again with the same photo. Attaching photos to updates: `tests/photo_updates.rs`.
 
 mod common;
 mod photos_support;
 
-use axum::Router;
 use axum::http::Method;
-use common::store::{Fixture, SUB_A, SUB_B, patch, router_of, token, version};
-use common::{Reply, get, send};
-use photos_support as img;
+use common::store::{Fixture, SUB_A, patch, router_of, token};
+use common::{get, send};
+use photos_support::{self as img, upload};
 use renewal_map::model::Role;
-use renewal_map::photos::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_SITE, photo_id};
+use renewal_map::photos::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_SITE, photo_id, process};
 use renewal_map::store::Store;
 use serde_json::Value;
-
-/// `POST /api/sites/{site}/photos` with the bytes and the Content-Type the client claims.
-async fn upload(
-    app: &Router,
-    site: &str,
-    token: Option<&str>,
-    media: &str,
-    body: Vec<u8>,
-) -> Reply {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", media)];
-    if let Some(a) = &auth {
-        headers.push(("authorization", a));
-    }
-    send(
-        app,
-        Method::POST,
-        &format!("/api/sites/{site}/photos"),
-        &headers,
-        body,
-    )
-    .await
-}
 
 fn photos(store: &Store) -> u64 {
     store.photo_count(None).expect("count")
@@ -506,215 +482,27 @@ async fn a_site_holds_at_most_its_photo_limit() {
     .expect(201);
 }
 
-/// `PATCH` with If-Match and an optional Idempotency-Key.
-async fn update(
-    app: &Router,
-    token: &str,
-    site: &str,
-    v: u64,
-    key: Option<&str>,
-    body: &str,
-) -> Reply {
-    let auth = format!("Bearer {token}");
-    let etag = format!("\"{v}\"");
-    let mut headers = vec![
-        ("content-type", "application/json"),
-        ("authorization", auth.as_str()),
-        ("if-match", etag.as_str()),
-    ];
-    if let Some(k) = key {
-        headers.push(("idempotency-key", k));
-    }
-    send(
-        app,
-        Method::PATCH,
-        &format!("/api/sites/{site}"),
-        &headers,
-        body.to_owned(),
-    )
-    .await
-}
-
-#[tokio::test]
-async fn photos_and_position_attach_to_an_update_and_show_in_history_and_feed() {
-    let fx = Fixture::new();
-    let (state, store) = fx.open();
-    let app = router_of(&state);
-    let team = token(&store, "Team B", Role::Field, &[SUB_B.0], &[]);
-    let planner = token(&store, "Planning", Role::Planner, &[], &[]);
-    let up = |site: &'static str, who: String, seed: u8| {
-        let app = app.clone();
-        async move {
-            let r = upload(
-                &app,
-                site,
-                Some(&who),
-                "image/jpeg",
-                img::jpeg(32, 32, seed),
-            )
-            .await
-            .expect(201);
-            r.json()["id"].as_str().expect("id").to_owned()
-        }
-    };
-    let p1 = up("compound-001", team.clone(), 1).await;
-    let p2 = up("compound-001", team.clone(), 2).await;
-    let foreign = up("park-001", planner.clone(), 3).await;
-    let changes = store.change_count(None).expect("count");
-
-    // Refused attachments change nothing.
-    let refusals = [
-        (
-            format!(r#"{{"photos": ["{}"]}}"#, "a".repeat(64)),
-            "unknown_photo",
-        ),
-        (format!(r#"{{"photos": ["{foreign}"]}}"#), "unknown_photo"),
-        (r#"{"photos": ["not-a-photo"]}"#.to_owned(), "unknown_photo"),
-        (
-            format!(r#"{{"photos": ["{p1}", "{p1}"]}}"#),
-            "duplicate_photo",
-        ),
-        (
-            format!(
-                r#"{{"progress": 50, "photos": ["{p1}", "{}"]}}"#,
-                "b".repeat(64)
-            ),
-            "unknown_photo",
-        ),
-        (
-            r#"{"position": {"lon": 123.42, "lat": 41.82, "accuracy_m": 5}}"#.to_owned(),
-            "empty_update",
-        ),
-        (
-            r#"{"progress": 50, "position": {"lon": 200, "lat": 41.82}}"#.to_owned(),
-            "position_out_of_range",
-        ),
-        (
-            r#"{"progress": 50, "position": {"lon": 123.4, "lat": 41.8, "accuracy_m": 20000}}"#
-                .to_owned(),
-            "accuracy_out_of_range",
-        ),
-    ];
-    for (body, code) in &refusals {
-        let r = update(&app, &team, "compound-001", 1, None, body)
-            .await
-            .expect(422);
-        assert_eq!(r.json()["error"], *code, "{body}");
-    }
-    let r = update(
-        &app,
-        &team,
-        "compound-001",
-        1,
-        None,
-        r#"{"progress": 50, "position": {"lon": 1}}"#,
-    )
-    .await;
-    assert_eq!(r.expect(400).json()["error"], "invalid_field");
-    assert_eq!(store.change_count(None).expect("count"), changes);
-    assert_eq!(version(&app, "compound-001").await, 1);
-    let listed = get(&app, "/api/sites/compound-001/photos").await.json();
-    assert!(
-        listed["photos"]
-            .as_array()
-            .expect("photos")
-            .iter()
-            .all(|p| p["change_seq"].is_null())
-    );
-
-    // An update with a photo and the device's position, replayed by an outbox.
-    let body = format!(
-        r#"{{"progress": 55, "note": "外墙完成", "photos": ["{p1}"], "position": {{"lon": 123.4251, "lat": 41.8223, "accuracy_m": 12.5}}}}"#
-    );
-    let key = "outbox-0001";
-    let first = update(&app, &team, "compound-001", 1, Some(key), &body)
-        .await
-        .expect(200);
-    assert_eq!(first.etag().as_deref(), Some("\"2\""));
-    let replay = update(&app, &team, "compound-001", 1, Some(key), &body)
-        .await
-        .expect(200);
-    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
-    assert_eq!(version(&app, "compound-001").await, 2);
-
-    // A photo alone is an update; a photo already attached is not attached twice.
-    update(
-        &app,
-        &team,
-        "compound-001",
-        2,
-        None,
-        &format!(r#"{{"photos": ["{p2}"]}}"#),
-    )
-    .await
-    .expect(200);
-    let r = update(
-        &app,
-        &team,
-        "compound-001",
-        3,
-        None,
-        &format!(r#"{{"photos": ["{p1}"]}}"#),
-    )
-    .await
-    .expect(422);
-    assert_eq!(r.json()["error"], "photo_already_attached");
-    assert_eq!(version(&app, "compound-001").await, 3);
-    assert_eq!(store.change_count(None).expect("count"), changes + 2);
-
-    let history = get(&app, "/api/sites/compound-001/history")
-        .await
-        .expect(200)
-        .json();
-    let list = history["changes"].as_array().expect("changes");
-    assert_eq!(list.len(), 2);
-    assert_eq!(list[0]["photos"][0]["id"], p1.as_str());
-    assert_eq!(list[0]["photos"][0]["url"], format!("/api/photos/{p1}"));
-    assert_eq!(
-        list[0]["photos"][0]["thumbnail_url"],
-        format!("/api/photos/{p1}/thumbnail")
-    );
-    assert_eq!(list[0]["position"]["lon"], 123.4251);
-    assert_eq!(list[0]["position"]["accuracy_m"], 12.5);
-    assert_eq!(list[0]["to"]["progress"], 55);
-    assert_eq!(list[1]["photos"][0]["id"], p2.as_str());
-    assert_eq!(list[1]["position"], Value::Null);
-    assert_eq!(list[1]["to"]["progress"], 55);
-
-    let feed = get(&app, "/api/changes?since=0").await.expect(200).json();
-    let feed = feed["changes"].as_array().expect("changes");
-    let seq1 = list[0]["seq"].as_i64().expect("seq");
-    let in_feed = feed
-        .iter()
-        .find(|c| c["seq"].as_i64() == Some(seq1))
-        .expect("in the feed");
-    assert_eq!(in_feed["photos"][0]["id"], p1.as_str());
-    assert_eq!(in_feed["position"]["lat"], 41.8223);
-
-    let listed = get(&app, "/api/sites/compound-001/photos")
-        .await
-        .expect(200)
-        .json();
-    assert_eq!(listed["photos"][0]["change_seq"].as_i64(), Some(seq1));
-    assert_eq!(
-        listed["photos"][1]["change_seq"].as_i64(),
-        list[1]["seq"].as_i64()
-    );
-
-    // Kept across a restart, like the rest of the history.
-    drop((state, app));
-    let (state, _store) = fx.open();
-    let app = router_of(&state);
-    let again = get(&app, "/api/sites/compound-001/history")
-        .await
-        .expect(200)
-        .json();
-    assert_eq!(again["changes"], history["changes"]);
-    let photo = get(&app, &format!("/api/photos/{p1}")).await.expect(200);
-    image::load_from_memory(&photo.body).expect("decodes after a restart");
-}
-
 #[test]
 fn the_test_crc32_matches_the_check_value() {
     assert_eq!(img::crc32(b"123456789"), 0xCBF4_3926);
+}
+
+/// A 12 Mpx phone photo (4000×3000 JPEG) goes through the whole check, re-encode and
+/// thumbnail; the time it took is printed (`cargo test --test photos twelve -- --nocapture`).
+#[test]
+fn a_twelve_megapixel_phone_photo_is_processed_whole() {
+    let bytes = img::jpeg(4000, 3000, 42);
+    let started = std::time::Instant::now();
+    let p = process(&bytes, 8 * 3600).expect("a 12 Mpx JPEG is accepted");
+    let took = started.elapsed();
+    eprintln!(
+        "12 Mpx JPEG ({} bytes): checked, re-encoded ({} bytes) and thumbnailed in {} ms",
+        bytes.len(),
+        p.image.len(),
+        took.as_millis()
+    );
+    assert_eq!((p.width, p.height), (4000, 3000));
+    let thumb = image::load_from_memory(&p.thumbnail).expect("thumbnail decodes");
+    assert_eq!((thumb.width(), thumb.height()), (320, 240));
+    assert_eq!(p.id, photo_id(&bytes));
 }

@@ -9,6 +9,9 @@
 
 use std::io::Cursor;
 
+use axum::Router;
+use axum::http::Method;
+
 use exif::{Field, In, Rational, Tag, Value};
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
@@ -168,4 +171,27 @@ pub fn gif() -> Vec<u8> {
         b"!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;",
     );
     g
+}
+
+/// `POST /api/sites/{site}/photos` with the bytes and the Content-Type the client claims.
+pub async fn upload(
+    app: &Router,
+    site: &str,
+    token: Option<&str>,
+    media: &str,
+    body: Vec<u8>,
+) -> crate::common::Reply {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", media)];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a));
+    }
+    crate::common::send(
+        app,
+        Method::POST,
+        &format!("/api/sites/{site}/photos"),
+        &headers,
+        body,
+    )
+    .await
 }
