@@ -13,6 +13,38 @@ use photos_support::{self as img, upload};
 use renewal_map::model::Role;
 use serde_json::Value;
 
+/// The data of the first event of `GET /api/events?since=<since>`.
+async fn first_event(app: &Router, since: i64) -> Value {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .uri(format!("/api/events?since={since}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let mut body = app
+        .clone()
+        .oneshot(req)
+        .await
+        .expect("infallible")
+        .into_body();
+    let mut text = String::new();
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .expect("an event within 10 s")
+            .expect("stream open")
+            .expect("frame");
+        if let Ok(data) = frame.into_data() {
+            text.push_str(std::str::from_utf8(&data).expect("utf-8"));
+        }
+        if let Some(line) = text.lines().find_map(|l| l.strip_prefix("data:"))
+            && text.contains("\n\n")
+        {
+            return serde_json::from_str(line.trim()).expect("json data");
+        }
+    }
+}
+
 /// `PATCH` with If-Match and an optional Idempotency-Key.
 async fn update(
     app: &Router,
@@ -197,6 +229,11 @@ async fn photos_and_position_attach_to_an_update_and_show_in_history_and_feed() 
         .expect("in the feed");
     assert_eq!(in_feed["photos"][0]["id"], p1.as_str());
     assert_eq!(in_feed["position"]["lat"], 41.8223);
+
+    let event = first_event(&app, seq1 - 1).await;
+    assert_eq!(event["seq"].as_i64(), Some(seq1));
+    assert_eq!(event["photos"][0]["url"], format!("/api/photos/{p1}"));
+    assert_eq!(event["position"]["accuracy_m"], 12.5);
 
     let listed = get(&app, "/api/sites/compound-001/photos")
         .await
