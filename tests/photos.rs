@@ -19,19 +19,6 @@ fn photos(store: &Store) -> u64 {
     store.photo_count(None).expect("count")
 }
 
-/// Whether `bytes` hold any EXIF a parser can find, or the strings the test camera wrote.
-fn has_metadata(bytes: &[u8]) -> bool {
-    let parsed = exif::Reader::new()
-        .read_from_container(&mut std::io::Cursor::new(bytes))
-        .is_ok();
-    let text = |s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
-    parsed
-        || text(img::CAMERA)
-        || text(img::ARTIST)
-        || text("Exif\0\0")
-        || text("http://ns.adobe.com")
-}
-
 #[tokio::test]
 async fn the_type_is_decided_by_content_and_bad_uploads_store_nothing() {
     let fx = Fixture::new();
@@ -244,7 +231,7 @@ async fn exif_time_and_place_are_read_and_every_metadata_field_is_stripped() {
 
     let original = img::jpeg_with_exif(40, 20, "2026:05:20 14:30:05", None);
     assert!(
-        has_metadata(&original),
+        img::has_metadata(&original),
         "the test image must carry EXIF to strip"
     );
     let r = upload(
@@ -294,7 +281,10 @@ async fn exif_time_and_place_are_read_and_every_metadata_field_is_stripped() {
         served.body.len() as u64,
         rec["bytes"].as_u64().expect("bytes")
     );
-    assert!(!has_metadata(&served.body), "served photo carries metadata");
+    assert!(
+        !img::has_metadata(&served.body),
+        "served photo carries metadata"
+    );
     let decoded = image::load_from_memory(&served.body).expect("served photo decodes");
     assert_eq!((decoded.width(), decoded.height()), (20, 40));
 
@@ -302,7 +292,10 @@ async fn exif_time_and_place_are_read_and_every_metadata_field_is_stripped() {
         .await
         .expect(200);
     assert_eq!(thumb.header("content-type"), Some("image/jpeg"));
-    assert!(!has_metadata(&thumb.body), "thumbnail carries metadata");
+    assert!(
+        !img::has_metadata(&thumb.body),
+        "thumbnail carries metadata"
+    );
     image::load_from_memory(&thumb.body).expect("thumbnail decodes");
 
     // With OffsetTimeOriginal the camera's own zone wins.

@@ -1,7 +1,8 @@
 //! Test images made in code (no binary fixtures): JPEG, PNG and WebP from the `image` crate,
 //! a JPEG carrying EXIF (time taken, GPS, camera, artist, orientation) written with
 //! kamadak-exif's writer, a PNG that only declares a huge size, a GIF, and a CRC-32 for
-//! building PNG chunks by hand.
+//! building PNG chunks by hand; the upload request and the check that served bytes carry no
+//! metadata.
 #![allow(
     dead_code,
     reason = "test binaries use different subsets of the helpers"
@@ -194,4 +195,13 @@ pub async fn upload(
         body,
     )
     .await
+}
+
+/// Whether `bytes` hold any EXIF a parser can find, or the strings the test camera wrote.
+pub fn has_metadata(bytes: &[u8]) -> bool {
+    let parsed = exif::Reader::new()
+        .read_from_container(&mut std::io::Cursor::new(bytes))
+        .is_ok();
+    let text = |s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
+    parsed || text(CAMERA) || text(ARTIST) || text("Exif\0\0") || text("http://ns.adobe.com")
 }
