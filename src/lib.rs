@@ -12,6 +12,7 @@
 //! | [`mercator`] | Web Mercator projection, done once at load |
 //! | [`index`] | rstar R-tree over feature envelopes |
 //! | [`snapshot`] | immutable, indexed version of the data that requests read |
+//! | [`photos`] | field photos: type by content, decode within pixel limits, EXIF time and place, metadata-free copy and thumbnail (no HTTP, no SQL) |
 //! | [`store`] | SQLite: every site with every version, accounts and tokens, audit trail, migrations; the `SiteStore` trait |
 //! | [`update`] | the write path's one owner: check, commit, publish, announce; the map as of a past instant |
 //! | [`tiles`] | tile grid math, clipping, MVT encoding |
@@ -47,6 +48,7 @@ pub mod load;
 pub mod mercator;
 pub mod model;
 pub mod nearest;
+pub mod photos;
 pub mod progress;
 pub mod queryables;
 pub mod snapshot;

@@ -155,6 +155,22 @@ pub enum UpdateError {
         /// The key.
         key: String,
     },
+    /// The update names a photo that was not uploaded to this site; nothing was written.
+    #[error("site {site} has no photo {id}")]
+    UnknownPhoto {
+        /// The photo id named.
+        id: String,
+        /// The site.
+        site: String,
+    },
+    /// The update names a photo attached to another change; nothing was written.
+    #[error("photo {id} is attached to change {seq} already")]
+    PhotoAttached {
+        /// The photo.
+        id: String,
+        /// The change it is attached to.
+        seq: i64,
+    },
     /// The snapshot did not hold a site the store and the service agree on (a bug).
     #[error("snapshot out of step with the store for site {0}")]
     Inconsistent(String),
@@ -350,6 +366,10 @@ impl UpdateService {
             lnglat_bounds(&next),
         );
         let generation = snap.generation + 1;
+        let (photos, position) = match &w.edit {
+            Edit::Patch(p) => (p.photos.as_deref().unwrap_or_default(), p.position),
+            _ => (&[][..], None),
+        };
         let commit = Commit {
             kind,
             before: current.as_ref(),
@@ -365,6 +385,8 @@ impl UpdateService {
             },
             bbox,
             generation: Some(generation),
+            photos,
+            position,
         };
         let seq = match self.store.commit(&commit) {
             Ok(seq) => seq,
@@ -373,6 +395,12 @@ impl UpdateService {
             }
             Err(StoreError::IdTaken(id)) => return Err(UpdateError::IdTaken(id)),
             Err(StoreError::Revoked(_)) => return Err(UpdateError::Revoked),
+            Err(StoreError::UnknownPhoto { id, site }) => {
+                return Err(UpdateError::UnknownPhoto { id, site });
+            }
+            Err(StoreError::PhotoAttached { id, seq }) => {
+                return Err(UpdateError::PhotoAttached { id, seq });
+            }
             Err(StoreError::NotAssigned { .. }) => {
                 return Err(UpdateError::NotAssigned {
                     site: id.to_owned(),

@@ -74,8 +74,15 @@ pub enum ApiError {
         /// What to send instead.
         message: String,
     },
-    /// 413: the body is larger than the configured limit.
+    /// 415: an upload that is not a JPEG, PNG or WebP image by its content.
+    UnsupportedPhoto {
+        /// What was wrong.
+        message: String,
+    },
+    /// 413: the body is larger than the route's limit.
     PayloadTooLarge {
+        /// Machine-readable code: `payload_too_large`, or `photo_too_large` on photo uploads.
+        code: &'static str,
         /// The limit that was exceeded.
         message: String,
     },
@@ -176,8 +183,13 @@ impl IntoResponse for ApiError {
                 "unsupported_media_type",
                 message,
             ),
-            ApiError::PayloadTooLarge { message } => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+            ApiError::UnsupportedPhoto { message } => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_photo_type",
+                message,
+            ),
+            ApiError::PayloadTooLarge { code, message } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, code, message)
             }
             ApiError::TooManyRequests { retry_after_secs } => {
                 return (
@@ -254,6 +266,16 @@ pub fn update_error(e: crate::update::UpdateError, today: crate::model::Date) ->
             message: format!(
                 "Idempotency-Key {key:?} was sent before with another request; use a new key for a new update"
             ),
+        },
+        E::UnknownPhoto { id, site } => ApiError::Unprocessable {
+            code: "unknown_photo",
+            message: format!(
+                "site {site} has no photo {id}: upload it first with POST /api/sites/{site}/photos; nothing was written"
+            ),
+        },
+        E::PhotoAttached { id, seq } => ApiError::Unprocessable {
+            code: "photo_already_attached",
+            message: format!("photo {id} is attached to change {seq} already; nothing was written"),
         },
         E::Revoked => ApiError::Unauthorized,
         E::NotAssigned { site, account } => ApiError::Forbidden {

@@ -79,6 +79,8 @@ fn event(c: &Change) -> Event {
         "change": c.kind.as_str(),
         "bbox": c.bbox,
         "generation": c.generation,
+        "photos": c.photos.iter().map(|id| super::photos::photo_ref(id)).collect::<Vec<_>>(),
+        "position": c.position,
     });
     Event::default()
         .id(c.seq.to_string())

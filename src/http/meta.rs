@@ -184,6 +184,13 @@ pub(super) async fn meta(
             "default_nearest": limits.default_nearest,
             "max_body_bytes": limits.max_body_bytes,
             "max_zoom": MAX_ZOOM,
+            "max_photo_bytes": crate::photos::MAX_PHOTO_BYTES,
+            "max_photos_per_site": crate::photos::MAX_PHOTOS_PER_SITE,
+            "max_photos_per_update": crate::model::MAX_PHOTOS_PER_UPDATE,
+            "photo_types": ["image/jpeg", "image/png", "image/webp"],
+            "max_photo_side_px": crate::photos::MAX_SIDE_PX,
+            "max_photo_pixels": crate::photos::MAX_PIXELS,
+            "max_position_accuracy_m": crate::model::MAX_ACCURACY_M,
         },
         "palette": {
             "background": BACKGROUND,
@@ -197,5 +204,6 @@ pub(super) async fn meta(
             "walking_minutes": false,
         },
         "park_service_radii_m": fixed.plan.park_service_radii_m,
+        "time_zone": crate::photos::TIME_ZONE,
     })))
 }

@@ -15,6 +15,8 @@
 //! | `PATCH /api/sites/{id}` | status update (bearer token, `If-Match`) |
 //! | `GET /api/sites/{id}/history` | every change of one site |
 //! | `GET /api/changes?since=` | feed of all changes |
+//! | `POST/GET /api/sites/{id}/photos` | upload a photo (bearer token, raw bytes) / list a site's photos |
+//! | `GET /api/photos/{id}[/thumbnail]` | a photo or its thumbnail, metadata-free, immutable |
 //! | `GET /api/me` | the token's account and assignment |
 //! | `GET /api/events` | Server-Sent Events, one per accepted change (`Last-Event-ID`/`since`) |
 //! | `GET /api/sites/{id}/versions/{v}` | one stored version of a site, retired ones too |
@@ -43,6 +45,8 @@ mod ogc_tiles;
 mod ogc_write;
 mod openapi;
 mod openapi_api;
+mod openapi_photos;
+mod photos;
 pub mod proxy;
 pub mod security;
 pub mod server;
@@ -57,7 +61,7 @@ mod timeline;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, post};
 
 use error::ApiError;
 pub use state::AppState;
@@ -71,8 +75,18 @@ pub fn app(state: AppState) -> Router {
         throttle: std::sync::Arc::new(throttle::Throttle::new(
             state.config.server.auth_failures_per_minute,
         )),
+        body_limit: state.config.limits.max_body_bytes,
+        too_large: "payload_too_large",
+    };
+    // Photo uploads (issue 13) share the throttle and take bodies up to the photo limit.
+    let photo_gate = throttle::Gate {
+        body_limit: crate::photos::MAX_PHOTO_BYTES,
+        too_large: "photo_too_large",
+        ..gate.clone()
     };
     let require_token = axum::middleware::from_fn_with_state(gate, throttle::require_token);
+    let require_photo_token =
+        axum::middleware::from_fn_with_state(photo_gate, throttle::require_token);
     // The Prometheus recorder must exist before the first request is counted.
     let _ = metrics::handle();
     Router::new()
@@ -88,6 +102,17 @@ pub fn app(state: AppState) -> Router {
         .route("/api/sites/{id}/history", get(sites::history))
         .route("/api/changes", get(sites::changes))
         .route("/api/me", get(sites::me).route_layer(require_token))
+        // Field photos (issue 13).
+        .route(
+            "/api/sites/{id}/photos",
+            get(photos::list).merge(
+                post(photos::upload)
+                    .route_layer(require_photo_token)
+                    .layer(DefaultBodyLimit::max(crate::photos::MAX_PHOTO_BYTES)),
+            ),
+        )
+        .route("/api/photos/{id}", get(photos::image))
+        .route("/api/photos/{id}/thumbnail", get(photos::thumbnail))
         // Park access (issue 14).
         .route("/api/access", get(access::access))
         .route("/api/access/next-parks", get(access::next))

@@ -132,6 +132,7 @@ fn json_body(
     let bytes = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge {
+                code: "payload_too_large",
                 message: format!("request bodies are limited to {limit} bytes"),
             }
         } else {

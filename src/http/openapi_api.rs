@@ -51,6 +51,7 @@ pub(super) fn api_paths(paths: &mut Map<String, Value>, base: &str) {
     if let Some(item) = paths.get_mut("/api/sites/{id}") {
         item["patch"] = status_update();
     }
+    super::openapi_photos::photo_paths(paths, base);
     let root = json!([{"url": base}]);
     let mut add = |path: &str, mut item: Value| {
         item["servers"] = root.clone();
@@ -222,7 +223,7 @@ fn export() -> Value {
 }
 
 /// `responses` plus the answers of a route that needs a bearer token.
-fn with_auth(mut r: Value) -> Value {
+pub(super) fn with_auth(mut r: Value) -> Value {
     r["401"] = json!({"description": "No valid bearer token", "content": error_ref()});
     r["429"] = json!({"description": "Too many failed tokens from this address; Retry-After says when to try again", "content": error_ref()});
     r
@@ -239,11 +240,12 @@ fn status_update() -> Value {
         json!({"description": "The account may not update this site", "content": error_ref()});
     r["412"] = json!({"description": "If-Match is stale; ETag carries the current version", "content": error_ref()});
     r["413"] = json!({"description": "Body larger than the limit", "content": error_ref()});
+    r["422"] = json!({"description": "A lifecycle rule, or a photo or position that does not pass (unknown_photo, photo_already_attached, position_out_of_range, …); nothing was written", "content": error_ref()});
     r["428"] = json!({"description": "If-Match is required", "content": error_ref()});
     r["507"] = json!({"description": "The store cannot be written (disk full or read-only); nothing was written", "content": error_ref()});
     r["405"] = json!({"description": "Method not allowed: this path takes GET, HEAD and PATCH", "content": error_ref()});
-    json!({
-        "summary": "Update a site's status, progress or note (field teams and planners)",
+    let mut body = json!({
+        "summary": "Update a site's status, progress or note, attach photos (field teams and planners)",
         "operationId": "updateSiteStatus",
         "parameters": [
             path_param("id", "Site id", json!({"type": "string"})),
@@ -268,5 +270,10 @@ fn status_update() -> Value {
             },
         }}}},
         "responses": r,
-    })
+    });
+    let props = &mut body["requestBody"]["content"]["application/json"]["schema"]["properties"];
+    for (name, schema) in super::openapi_photos::evidence_properties() {
+        props[name] = schema;
+    }
+    body
 }

@@ -192,6 +192,7 @@ fn patch_body(
     let bytes = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge {
+                code: "payload_too_large",
                 message: format!("request bodies are limited to {limit} bytes"),
             }
         } else {
@@ -219,7 +220,7 @@ fn patch_body(
         ApiError::BadRequest {
             code,
             message: format!(
-                "{e}; the body is a JSON object with any of status, progress, note, reason (planners: planned_start, planned_finish, investment_wan)"
+                "{e}; the body is a JSON object with any of status, progress, note, reason, photos, position (planners: planned_start, planned_finish, investment_wan)"
             ),
         }
     })?;
@@ -350,6 +351,8 @@ pub(super) fn change_json(c: &Change, with_site: bool) -> Value {
         "change": c.kind.as_str(),
         "geometry_changed": c.geometry_changed,
         "bbox": c.bbox,
+        "photos": c.photos.iter().map(|id| super::photos::photo_ref(id)).collect::<Vec<_>>(),
+        "position": c.position,
     });
     if let Some(obj) = v.as_object_mut() {
         if with_site {

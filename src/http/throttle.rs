@@ -8,7 +8,7 @@
 //! 2. the bearer token is checked against the store; a bad one (malformed, unknown, revoked)
 //!    is `401` and counts as one failure of that address; a request without any token counts
 //!    nothing, and successful checks never count, so valid tokens are unaffected;
-//! 3. the body is read, at most `max_body_bytes` (`413`) within `body_timeout` (`408`); only
+//! 3. the body is read, at most `max_body_bytes` (the photo limit on uploads; `413`) within `body_timeout` (`408`); only
 //!    now does hyper send `100 Continue` to a client that asked for it.
 //!
 //! The budget is a GCRA quota from the `governor` crate (N failures a minute, burst N, one
@@ -108,6 +108,10 @@ pub struct Gate {
     pub state: AppState,
     /// Failed checks per address.
     pub throttle: Arc<Throttle>,
+    /// Largest body read, in bytes: the configured limit, or the photo limit on uploads.
+    pub body_limit: usize,
+    /// The error code of a body over `body_limit`.
+    pub too_large: &'static str,
 }
 
 /// The client address failed checks count against: `peer`, unless `peer` is one of the
@@ -220,13 +224,14 @@ async fn check(gate: &Gate, req: Request) -> Result<Request, ApiError> {
     if matches!(*req.method(), Method::GET | Method::HEAD) {
         return Ok(req);
     }
-    let limit = gate.state.config.limits.max_body_bytes;
+    let limit = gate.body_limit;
     let (parts, body) = req.into_parts();
     let read = http_body_util::Limited::new(body, limit).collect();
     let bytes = match tokio::time::timeout(gate.state.config.server.body_timeout, read).await {
         Err(_) => return Err(ApiError::RequestTimeout),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             return Err(ApiError::PayloadTooLarge {
+                code: gate.too_large,
                 message: format!("request bodies are limited to {limit} bytes"),
             });
         }

@@ -5,6 +5,7 @@
 
 mod access;
 mod date;
+mod evidence;
 mod filter;
 mod provenance;
 mod site;
@@ -12,6 +13,9 @@ mod transition;
 
 pub use access::{Account, Role};
 pub use date::{Date, Timestamp};
+pub use evidence::{
+    MAX_ACCURACY_M, MAX_PHOTOS_PER_UPDATE, Position, check_photo_list, is_photo_id,
+};
 pub use filter::SiteFilter;
 pub use provenance::{Basis, FieldProvenance, LayerProvenance, Notice, Provenance};
 pub use site::{

@@ -16,10 +16,12 @@
 //! - notes and reasons are at most [`MAX_NOTE_CHARS`] characters; an empty note clears it;
 //! - plan fields (dates, investment) are a planner's; the finish may not precede the start;
 //! - a patch that leaves the site as it is (`no_change`) is refused, so versions and the
-//!   history count real changes only.
+//!   history count real changes only; attaching photos counts as a change, a position alone
+//!   does not.
 
 use serde::Deserialize;
 
+use super::evidence::{Position, check_photo_list};
 use super::{Date, RenewalStatus, Role, Site, Timestamp};
 
 /// Longest note or reason, in characters (not bytes).
@@ -47,6 +49,12 @@ pub struct SitePatch {
     pub planned_finish: Option<Date>,
     /// New budgeted investment in 万元 (planners only).
     pub investment_wan: Option<f64>,
+    /// Ids of photos already uploaded to the site, attached to this update as evidence; a
+    /// patch carrying only photos is an update of its own.
+    pub photos: Option<Vec<String>>,
+    /// Where the device was when the update was made; recorded, never required, and not a
+    /// change by itself.
+    pub position: Option<Position>,
 }
 
 impl SitePatch {
@@ -57,12 +65,19 @@ impl SitePatch {
             || self.investment_wan.is_some()
     }
 
-    /// Whether the patch changes anything at all (a reason alone does not).
+    /// Whether the patch changes anything at all (a reason or a position alone does not;
+    /// photos do).
     pub fn is_empty(&self) -> bool {
         self.status.is_none()
             && self.progress.is_none()
             && self.note.is_none()
             && !self.touches_plan()
+            && !self.attaches_photos()
+    }
+
+    /// Whether the patch attaches at least one photo.
+    pub fn attaches_photos(&self) -> bool {
+        self.photos.as_ref().is_some_and(|p| !p.is_empty())
     }
 }
 
@@ -144,8 +159,14 @@ pub fn apply_patch(
     if patch.is_empty() {
         return Err(invalid(
             "empty_update",
-            "give at least one of status, progress, note (planners: planned_start, planned_finish, investment_wan)",
+            "give at least one of status, progress, note, photos (planners: planned_start, planned_finish, investment_wan)",
         ));
+    }
+    if let Some(p) = &patch.position {
+        p.validate()?;
+    }
+    if let Some(ids) = &patch.photos {
+        check_photo_list(ids)?;
     }
     let reason = patch
         .reason
@@ -300,7 +321,8 @@ pub fn apply_patch(
         }
     }
 
-    if next.status == site.status
+    if !patch.attaches_photos()
+        && next.status == site.status
         && next.progress == site.progress
         && next.note == site.note
         && next.planned_start == site.planned_start

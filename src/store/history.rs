@@ -4,7 +4,7 @@ use rusqlite::Row;
 use serde_json::{Map, Value, json};
 
 use super::{ChangeKind, Store, StoreError, parse, parse_status};
-use crate::model::{RenewalKind, RenewalStatus, Role, Site, SiteId, Timestamp};
+use crate::model::{Position, RenewalKind, RenewalStatus, Role, Site, SiteId, Timestamp};
 
 /// One accepted change of a site.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,11 +42,15 @@ pub struct Change {
     pub geometry_changed: bool,
     /// The site's kind (`pocket_park`, …); absent for changes written before schema 2.
     pub site_kind: Option<RenewalKind>,
+    /// Ids of the photos attached to the change (schema 4), in the order the update gave.
+    pub photos: Vec<String>,
+    /// Where the writer's device was, if the update said (schema 4).
+    pub position: Option<Position>,
 }
 
 const COLUMNS: &str = "seq, site_id, at, actor, role, from_status, from_progress, to_status, \
                        to_progress, note, reason, plan, version, change_kind, bbox, generation, \
-                       geometry_changed, site_kind";
+                       geometry_changed, site_kind, photos, position";
 
 /// A change row as SQLite types, before parsing.
 struct RawChange {
@@ -68,6 +72,8 @@ struct RawChange {
     generation: Option<i64>,
     geometry_changed: bool,
     site_kind: Option<String>,
+    photos: Option<String>,
+    position: Option<String>,
 }
 
 fn raw(r: &Row<'_>) -> rusqlite::Result<RawChange> {
@@ -90,6 +96,8 @@ fn raw(r: &Row<'_>) -> rusqlite::Result<RawChange> {
         generation: r.get(15)?,
         geometry_changed: r.get(16)?,
         site_kind: r.get(17)?,
+        photos: r.get(18)?,
+        position: r.get(19)?,
     })
 }
 
@@ -124,6 +132,25 @@ fn change(r: RawChange) -> Result<Change, StoreError> {
         generation: r.generation.map(|g| g.max(0) as u64),
         geometry_changed: r.geometry_changed,
         site_kind: r.site_kind.map(|k| parse(&k, "site_kind")).transpose()?,
+        photos: r
+            .photos
+            .map(|p| {
+                serde_json::from_str(&p).map_err(|_| StoreError::BadValue {
+                    what: "photos",
+                    value: p,
+                })
+            })
+            .transpose()?
+            .unwrap_or_default(),
+        position: r
+            .position
+            .map(|p| {
+                serde_json::from_str(&p).map_err(|_| StoreError::BadValue {
+                    what: "position",
+                    value: p,
+                })
+            })
+            .transpose()?,
     })
 }
 

@@ -21,6 +21,7 @@ pub mod fault;
 mod history;
 pub mod lock;
 pub mod mbtiles;
+mod photos;
 mod schema;
 mod sites;
 
@@ -37,6 +38,7 @@ pub use accounts::{AccountEntry, NewAccount, TOKEN_PREFIX, token_looks_valid};
 pub use backend::SiteStore;
 pub use history::Change;
 pub use lock::ServeLock;
+pub use photos::{NewPhoto, PhotoAdded, PhotoRecord, PhotoVariant};
 pub use sites::{ChangeKind, Commit, StoredSite};
 
 /// File name of the store inside the data directory, when no path is given.
@@ -124,6 +126,38 @@ pub enum StoreError {
     /// A site with this id exists already (live or retired).
     #[error("a site with id {0:?} exists already")]
     IdTaken(String),
+    /// A site holds the most photos it may.
+    #[error("site {site} holds {max} photos, the most a site may")]
+    PhotoLimit {
+        /// The site.
+        site: String,
+        /// The limit.
+        max: usize,
+    },
+    /// The same bytes were uploaded as evidence for another site.
+    #[error("photo {id} was uploaded for site {site}")]
+    PhotoOnOtherSite {
+        /// The photo.
+        id: String,
+        /// The site it belongs to.
+        site: String,
+    },
+    /// A change names a photo that is not one of its site's.
+    #[error("site {site} has no photo {id}")]
+    UnknownPhoto {
+        /// The photo id named.
+        id: String,
+        /// The site of the change.
+        site: String,
+    },
+    /// A change names a photo attached to another change already.
+    #[error("photo {id} is attached to change {seq} already")]
+    PhotoAttached {
+        /// The photo.
+        id: String,
+        /// The change it is attached to.
+        seq: i64,
+    },
     /// No account has this name or id.
     #[error("no account named {0:?}")]
     UnknownAccount(String),
@@ -390,6 +424,8 @@ impl Writer<'_> {
             ctx,
             bbox: None,
             generation: None,
+            photos: &[],
+            position: None,
         })
     }
 

@@ -91,6 +91,36 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX change_idempotency ON change(account_id, idempotency_key)
         WHERE idempotency_key IS NOT NULL;
     "#,
+    // 4: field photos as evidence, in the store beside the history (one file to back up and
+    // copy): the metadata-free image and its thumbnail as blobs, what the EXIF said, who
+    // uploaded it and the change it is attached to; and on each change the photos it
+    // attached and the device's position.
+    r#"
+    CREATE TABLE photo (
+        id            TEXT PRIMARY KEY CHECK (length(id) = 64),
+        site_id       TEXT NOT NULL REFERENCES site_state(site_id),
+        content_type  TEXT NOT NULL CHECK (content_type IN ('image/jpeg','image/png','image/webp')),
+        sent_type     TEXT,
+        upload_bytes  INTEGER NOT NULL CHECK (upload_bytes > 0),
+        width         INTEGER NOT NULL CHECK (width > 0),
+        height        INTEGER NOT NULL CHECK (height > 0),
+        taken_at      TEXT,
+        lon           REAL,
+        lat           REAL,
+        uploaded_at   TEXT NOT NULL,
+        account_id    INTEGER NOT NULL REFERENCES account(id),
+        uploaded_by   TEXT NOT NULL,
+        uploaded_role TEXT NOT NULL,
+        change_seq    INTEGER REFERENCES change(seq),
+        image         BLOB NOT NULL,
+        thumbnail     BLOB NOT NULL,
+        CHECK ((lon IS NULL) = (lat IS NULL))
+    ) STRICT;
+    CREATE INDEX photo_site ON photo(site_id);
+
+    ALTER TABLE change ADD COLUMN photos TEXT;
+    ALTER TABLE change ADD COLUMN position TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{ChangeContext, Replay, Store, StoreError, Writer, accounts, history, lock};
 use crate::load::{site_from_record, site_record};
-use crate::model::{Site, Timestamp};
+use crate::model::{Position, Site, Timestamp};
 
 /// What kind of change a version records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -70,6 +70,10 @@ pub struct Commit<'a> {
     pub bbox: Option<[f64; 4]>,
     /// The snapshot generation that will show the change.
     pub generation: Option<u64>,
+    /// Photos of the site to attach to the change (each uploaded before and not attached).
+    pub photos: &'a [String],
+    /// Where the writer's device was.
+    pub position: Option<Position>,
 }
 
 /// A site as the store holds it now.
@@ -291,9 +295,10 @@ impl Writer<'_> {
         tx.execute(
             "INSERT INTO change (site_id, at, account_id, actor, role, from_status, from_progress,
                  to_status, to_progress, note, reason, plan, version, change_kind, bbox,
-                 generation, geometry_changed, site_kind, idempotency_key, idempotency_request)
+                 generation, geometry_changed, site_kind, idempotency_key, idempotency_request,
+                 photos, position)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20)",
+                 ?18, ?19, ?20, ?21, ?22)",
             params![
                 after.id.as_str(),
                 after.updated_at.to_string(),
@@ -315,9 +320,12 @@ impl Writer<'_> {
                 after.kind.as_str(),
                 c.ctx.idempotency.map(|i| i.key),
                 c.ctx.idempotency.map(|i| i.request),
+                (!c.photos.is_empty()).then(|| serde_json::json!(c.photos).to_string()),
+                c.position.map(|p| serde_json::json!(p).to_string()),
             ],
         )?;
         let seq = tx.last_insert_rowid();
+        super::photos::attach(&tx, after.id.as_str(), c.photos, seq)?;
         insert_version(
             &tx,
             after,
