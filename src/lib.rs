@@ -12,8 +12,9 @@
 //! | [`mercator`] | Web Mercator projection, done once at load |
 //! | [`index`] | rstar R-tree over feature envelopes |
 //! | [`snapshot`] | immutable, indexed version of the data that requests read |
-//! | [`store`] | SQLite: every site with every version, accounts and tokens, audit trail, migrations; the `SiteStore` trait |
+//! | [`store`] | SQLite or PostgreSQL/PostGIS (`store::pg`): every site with every version, accounts and tokens, audit trail, migrations; the `SiteStore` trait |
 //! | [`update`] | the write path's one owner: check, commit, publish, announce; the map as of a past instant |
+//! | [`follow`] | on a shared store (PostgreSQL), applies other instances' changes as they are notified |
 //! | [`tiles`] | tile grid math, clipping, MVT encoding |
 //! | [`features`] | GeoJSON features and OGC API collections |
 //! | [`queryables`] | typed fields of each collection: JSON Schema, queryables |
@@ -40,6 +41,7 @@ pub mod draft;
 pub mod export;
 pub mod features;
 pub mod filter_cql;
+pub mod follow;
 pub mod generate;
 pub mod http;
 pub mod index;

@@ -92,9 +92,15 @@ pub enum ApiError {
         /// What is wrong, for people.
         message: String,
     },
+    /// 503 (`Retry-After`): the database (PostgreSQL) cannot be reached now; nothing was
+    /// written. Reads of the map go on from memory.
+    StoreUnavailable,
     /// 500: a fault of ours. The cause is logged where it happened, never sent.
     Internal,
 }
+
+/// Seconds a client is told to wait (`Retry-After`) when the database cannot be reached.
+pub const STORE_RETRY_AFTER_SECS: u64 = 5;
 
 impl ApiError {
     /// A 400 with the code `invalid_parameter`.
@@ -203,6 +209,17 @@ impl IntoResponse for ApiError {
                 )
                     .into_response();
             }
+            ApiError::StoreUnavailable => {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, STORE_RETRY_AFTER_SECS.to_string())],
+                    Json(json!({
+                        "error": "store_unavailable",
+                        "message": "the database cannot be reached; nothing was written, try again later",
+                    })),
+                )
+                    .into_response();
+            }
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -260,6 +277,10 @@ pub fn update_error(e: crate::update::UpdateError, today: crate::model::Date) ->
             rule: "outside_assignment",
             message: format!("site {site} is not in the assignment of {account}"),
         },
+        E::Store(e @ crate::store::StoreError::Unavailable(_)) => {
+            tracing::warn!("write: {e}");
+            ApiError::StoreUnavailable
+        }
         E::Store(e) => {
             tracing::error!("write: {e}");
             ApiError::Internal

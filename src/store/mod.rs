@@ -21,6 +21,7 @@ pub mod fault;
 mod history;
 pub mod lock;
 pub mod mbtiles;
+pub mod pg;
 mod schema;
 mod sites;
 
@@ -35,7 +36,7 @@ use crate::model::{Account, RenewalStatus, Site};
 
 pub use accounts::{AccountEntry, NewAccount, TOKEN_PREFIX, token_looks_valid};
 pub use backend::SiteStore;
-pub use history::Change;
+pub use history::{Change, FeedEntry};
 pub use lock::ServeLock;
 pub use sites::{ChangeKind, Commit, StoredSite};
 
@@ -152,6 +153,21 @@ pub enum StoreError {
     /// Any other SQLite failure.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL database cannot be reached now (down, restarting, connection lost);
+    /// what was being written was not committed, unless the connection broke during `COMMIT`.
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
+    /// A `postgres://` URL that does not parse.
+    #[error("database URL {url} is not valid: {detail}")]
+    BadUrl {
+        /// The URL, password hidden.
+        url: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// Any other PostgreSQL failure.
+    #[error("database error: {0}")]
+    Postgres(postgres::Error),
 }
 
 /// Whether `open` may create a missing database.
