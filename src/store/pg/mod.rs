@@ -130,10 +130,15 @@ pub(crate) fn pg_error(e: postgres::Error) -> StoreError {
     }
 }
 
+/// A kept connection idle longer than this is checked (an empty query) before use: a server
+/// restarted meanwhile has closed it, and the client only learns so on its next round trip,
+/// which must not be a write's.
+pub const IDLE_CHECK: Duration = Duration::from_millis(250);
+
 /// One kept connection, made again after it failed.
 struct Link {
     config: postgres::Config,
-    client: Mutex<Option<Client>>,
+    client: Mutex<Option<(Client, std::time::Instant)>>,
     reachable: Arc<AtomicBool>,
 }
 
@@ -146,27 +151,34 @@ impl Link {
         }
     }
 
-    /// Runs `f` on the connection, connecting first when there is none or it broke; a
-    /// connection that fails in `f` is dropped, so the next call connects afresh.
+    /// Runs `f` on the connection, connecting first when there is none, it broke, or it was
+    /// idle past [`IDLE_CHECK`] and fails its check; a connection that fails in `f` is
+    /// dropped, so the next call connects afresh.
     fn with<T>(
         &self,
         f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut slot = lock(&self.client);
-        if slot.as_ref().is_none_or(Client::is_closed) {
+        let stale = match slot.as_mut() {
+            None => true,
+            Some((c, _)) if c.is_closed() => true,
+            Some((c, used)) => used.elapsed() > IDLE_CHECK && c.is_valid(CONNECT_TIMEOUT).is_err(),
+        };
+        if stale {
             *slot = None;
             match self.config.connect(NoTls) {
-                Ok(c) => *slot = Some(c),
+                Ok(c) => *slot = Some((c, std::time::Instant::now())),
                 Err(e) => {
                     self.reachable.store(false, Ordering::Release);
                     return Err(pg_error(e));
                 }
             }
         }
-        let Some(client) = slot.as_mut() else {
+        let Some((client, used)) = slot.as_mut() else {
             return Err(StoreError::Unavailable("no connection".into()));
         };
         let result = f(client);
+        *used = std::time::Instant::now();
         match &result {
             Err(StoreError::Unavailable(_)) => {
                 *slot = None;
