@@ -55,7 +55,7 @@ fn acknowledged_writes_survive_kill_9_of_an_instance() {
                     n += 1;
                     let note = format!("client {c} write {n}");
                     let body = format!(r#"{{"note":"{note}"}}"#);
-                    let answer = if n % 2 == 0 {
+                    let answer = if n.is_multiple_of(2) {
                         let Some(v) = steady.version(site) else {
                             continue;
                         };

@@ -377,3 +377,49 @@ fn store_copy_moves_a_sqlite_store_into_postgres_with_verified_counts() {
     ]);
     assert!(err.contains("not empty"), "{err}");
 }
+
+#[test]
+fn token_commands_work_on_postgres() {
+    let Some(cluster) = cluster("pg_store::tokens") else {
+        return;
+    };
+    let fx = Fixture::new();
+    let url = fresh_database(&cluster);
+    let data = fx.path().to_str().expect("path");
+    let token = common::cli::ok(&[
+        "token",
+        "add",
+        "--db",
+        &url,
+        "--data",
+        data,
+        "--name",
+        "外业一队",
+        "--role",
+        "field",
+        "--subdistricts",
+        common::store::SUB_A.0,
+    ]);
+    let token = token.trim();
+    assert!(renewal_map::store::token_looks_valid(token), "{token}");
+    let list = common::cli::ok(&["token", "list", "--db", &url, "--data", data]);
+    assert!(list.contains("外业一队\tfield"), "{list}");
+    assert!(!list.contains(token), "a token in the list");
+    common::cli::ok(&["token", "revoke", "--db", &url, "--data", data, "外业一队"]);
+    let dataset = renewal_map::load::load_dataset(fx.path()).expect("fixture loads");
+    let pg = PgStore::open(&url, &dataset.sites).expect("opens");
+    assert!(
+        pg.authenticate(token).expect("authenticate").is_none(),
+        "revoked token still works"
+    );
+    // A URL that does not parse is refused with the password hidden.
+    let err = common::cli::fails(&[
+        "token",
+        "list",
+        "--db",
+        "postgres://u:hunter2@[bad",
+        "--data",
+        data,
+    ]);
+    assert!(!err.contains("hunter2"), "{err}");
+}
