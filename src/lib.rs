@@ -13,8 +13,9 @@
 //! | [`index`] | rstar R-tree over feature envelopes |
 //! | [`snapshot`] | immutable, indexed version of the data that requests read |
 //! | [`photos`] | field photos: type by content, decode within pixel limits, EXIF time and place, metadata-free copy and thumbnail (no HTTP, no SQL) |
-//! | [`store`] | SQLite: every site with every version, accounts and tokens, audit trail, migrations; the `SiteStore` trait |
+//! | [`store`] | SQLite or PostgreSQL/PostGIS (`store::pg`): every site with every version, accounts and tokens, audit trail, migrations; the `SiteStore` trait |
 //! | [`update`] | the write path's one owner: check, commit, publish, announce; the map as of a past instant |
+//! | [`follow`] | on a shared store (PostgreSQL), applies other instances' changes as they are notified |
 //! | [`tiles`] | tile grid math, clipping, MVT encoding |
 //! | [`features`] | GeoJSON features and OGC API collections |
 //! | [`queryables`] | typed fields of each collection: JSON Schema, queryables |
@@ -41,6 +42,7 @@ pub mod draft;
 pub mod export;
 pub mod features;
 pub mod filter_cql;
+pub mod follow;
 pub mod generate;
 pub mod http;
 pub mod index;

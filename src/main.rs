@@ -3,6 +3,7 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -12,7 +13,8 @@ use renewal_map::config::{
 use renewal_map::http::server;
 use renewal_map::model::{Dataset, Date, Role, SiteId};
 use renewal_map::snapshot::Snapshot;
-use renewal_map::store::{self, NewAccount, OpenMode, ServeLock, Store, StoreError};
+use renewal_map::store::pg::{self, PgStore};
+use renewal_map::store::{self, NewAccount, OpenMode, ServeLock, SiteStore, Store, StoreError};
 use renewal_map::{AppState, app, load};
 
 mod cli {
@@ -78,6 +80,25 @@ enum Command {
     Import {
         #[command(subcommand)]
         command: renewal_map::import::ImportCommand,
+    },
+    /// Move a store between backends.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy a SQLite store into an empty PostgreSQL/PostGIS database (every site, version,
+    /// account and change, ids kept), then compare the row counts of every table.
+    Copy {
+        /// The SQLite store file (stop `serve` on it first).
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database, `postgres://user:pass@host:port/dbname`.
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -226,7 +247,9 @@ fn resolve_bind(bind: &str) -> Result<SocketAddr, String> {
 /// Where the store is.
 #[derive(clap::Args)]
 struct DbArgs {
-    /// Store file [default: <data>/renewal.sqlite, created on first start].
+    /// Store: a SQLite file [default: <data>/renewal.sqlite, created on first start], or a
+    /// PostgreSQL/PostGIS database `postgres://user:pass@host:port/dbname` that several
+    /// instances share (migrated and seeded on first use).
     #[arg(long, global = true, env = "RENEWAL_MAP_DB")]
     db: Option<PathBuf>,
     /// Create the store given by --db if it does not exist (the default path is always created).
@@ -235,6 +258,28 @@ struct DbArgs {
 }
 
 impl DbArgs {
+    /// The PostgreSQL URL, when `--db` names one.
+    fn url(&self) -> Option<&str> {
+        self.db
+            .as_deref()
+            .and_then(|p| p.to_str())
+            .filter(|s| pg::is_url(s))
+    }
+
+    /// Opens either store, for the `token` commands.
+    fn open_any(
+        &self,
+        data_dir: &std::path::Path,
+        dataset: &Dataset,
+    ) -> Result<Arc<dyn SiteStore>, String> {
+        match self.url() {
+            Some(url) => Ok(Arc::new(
+                PgStore::open(url, &dataset.sites).map_err(|e| e.to_string())?,
+            )),
+            None => Ok(Arc::new(self.open(data_dir, dataset)?)),
+        }
+    }
+
     /// The store file and whether it may be created.
     fn location(&self, data_dir: &std::path::Path) -> (PathBuf, OpenMode) {
         match &self.db {
@@ -319,6 +364,9 @@ fn main() -> ExitCode {
         } => generate(seed, scale, sources, out),
         Command::Export { command } => renewal_map::export::cli::run(command),
         Command::Import { command } => renewal_map::import::run(command),
+        Command::Store {
+            command: StoreCommand::Copy { from, to },
+        } => store_copy(&from, &to),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -346,24 +394,39 @@ fn generate(seed: u64, scale: u32, sources: PathBuf, out: PathBuf) -> Result<(),
 
 fn serve(config: Config, db: &DbArgs) -> Result<(), String> {
     config.validate().map_err(|e| e.to_string())?;
-    // Held until serve returns: a second `serve` on this database would write behind this
-    // one's snapshot. Taken before the store is opened, so two first starts cannot both
-    // create it.
-    let (db_path, mode) = db.location(&config.data_dir);
-    let mut serving = ServeLock::acquire(&db_path, mode).map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    let mut dataset = load::load_dataset(&config.data_dir).map_err(|e| e.to_string())?;
-    let store = db.open(&config.data_dir, &dataset)?;
-    if let Some(fault) = store::fault::probe(&db_path) {
-        tracing::warn!(
-            "{fault} ({}): serving reads; writes are refused until this is fixed",
-            db_path.display()
-        );
-    }
-    // A first start has just created the file: lock it by identity too.
-    serving.hold_database(&db_path).map_err(|e| e.to_string())?;
+    let mut dataset;
+    let store: Arc<dyn SiteStore>;
+    // Held until serve returns (SQLite only): a second `serve` on this file would write
+    // behind this one's snapshot. Taken before the store is opened, so two first starts
+    // cannot both create it. PostgreSQL is made for several instances: no lock.
+    let _serving = match db.url() {
+        Some(url) => {
+            dataset = load::load_dataset(&config.data_dir).map_err(|e| e.to_string())?;
+            store = Arc::new(PgStore::open(url, &dataset.sites).map_err(|e| e.to_string())?);
+            None
+        }
+        None => {
+            let (db_path, mode) = db.location(&config.data_dir);
+            let mut serving = ServeLock::acquire(&db_path, mode).map_err(|e| e.to_string())?;
+            dataset = load::load_dataset(&config.data_dir).map_err(|e| e.to_string())?;
+            let sqlite = db.open(&config.data_dir, &dataset)?;
+            if let Some(fault) = store::fault::probe(&db_path) {
+                tracing::warn!(
+                    "{fault} ({}): serving reads; writes are refused until this is fixed",
+                    db_path.display()
+                );
+            }
+            // A first start has just created the file: lock it by identity too.
+            serving.hold_database(&db_path).map_err(|e| e.to_string())?;
+            store = Arc::new(sqlite);
+            Some(serving)
+        }
+    };
     // From the first start on, the store is the record of every site (seeded from the data
-    // set's sites.geojson then); the data set still gives the base map and the plan.
+    // set's sites.geojson then); the data set still gives the base map and the plan. On a
+    // shared store this reads the newest state every instance committed: an instance started
+    // later is caught up before it listens.
     dataset.sites = store.sites().map_err(|e| e.to_string())?;
     let snapshot = Snapshot::build(dataset);
     tracing::info!(
@@ -371,21 +434,28 @@ fn serve(config: Config, db: &DbArgs) -> Result<(), String> {
         base_features = snapshot.fixed.base.len(),
         "loaded {} with store {} in {:?}",
         config.data_dir.display(),
-        store.path().display(),
+        store.describe(),
         started.elapsed()
     );
+    // Built before the runtime: the PostgreSQL client blocks, and may not inside it.
+    let bind = config.bind;
+    let limits = config.server.clone();
+    let state = AppState::with_site_store(snapshot, store, config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let served = runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.bind)
+        // On a shared store: follow the other instances' changes from the seq just loaded.
+        if let Some(updates) = &state.updates {
+            renewal_map::follow::spawn(Arc::clone(updates));
+        }
+        let listener = tokio::net::TcpListener::bind(bind)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+            .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!("serving on http://{addr}/");
-        let limits = config.server.clone();
-        let router = app(AppState::with_store(snapshot, store, config));
+        let router = app(state);
         server::serve(listener, router, &limits, shutdown_signal()).await;
         Ok::<(), String>(())
     });
@@ -395,9 +465,31 @@ fn serve(config: Config, db: &DbArgs) -> Result<(), String> {
     served
 }
 
+fn store_copy(from: &std::path::Path, to: &str) -> Result<(), String> {
+    if !pg::is_url(to) {
+        return Err(format!(
+            "--to must be a postgres:// URL, got {:?}",
+            pg::redacted(to)
+        ));
+    }
+    // The lock keeps a running `serve` from writing behind the copy.
+    let _lock = ServeLock::acquire(from, OpenMode::MustExist).map_err(|e| e.to_string())?;
+    let report = pg::copy::copy(from, to).map_err(|e| e.to_string())?;
+    println!("table\tsqlite\tpostgresql");
+    for (table, a, b) in &report.counts {
+        println!("{table}\t{a}\t{b}");
+    }
+    eprintln!(
+        "copied {} into {}; every table's count verified",
+        from.display(),
+        pg::redacted(to)
+    );
+    Ok(())
+}
+
 fn token(command: TokenCommand, data: &std::path::Path, db: &DbArgs) -> Result<(), String> {
     let dataset = load::load_dataset(data).map_err(|e| e.to_string())?;
-    let store = db.open(data, &dataset)?;
+    let store = db.open_any(data, &dataset)?;
     match command {
         TokenCommand::Add {
             name,

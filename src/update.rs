@@ -12,8 +12,13 @@
 //! its entries are checked against the snapshot's change log, which holds the old and the new
 //! bounds of every change.
 //!
+//! On a store several instances share (PostgreSQL), the commit is the same, but the change
+//! reaches the snapshot through [`UpdateService::follow`], which applies every committed change
+//! in seq order, other instances' and this one's alike; a write first catches up, so its
+//! `If-Match` is checked against the newest state. The feed still never runs ahead of the map.
+//!
 //! Knows no HTTP: handlers parse, call [`UpdateService::apply`], and map [`UpdateError`] in
-//! `http/error.rs`. Blocking (SQLite); call it from `spawn_blocking`.
+//! `http/error.rs`. Blocking (SQLite, PostgreSQL); call it from `spawn_blocking`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -198,6 +203,9 @@ pub enum AsOfError {
 /// The one owner of the write path (see the module docs).
 pub struct UpdateService {
     store: Arc<dyn SiteStore>,
+    /// Whether other processes commit to the store too (PostgreSQL): then every change,
+    /// this process's own included, reaches the snapshot through [`UpdateService::follow`].
+    shared: bool,
     snapshot: Arc<ArcSwap<Snapshot>>,
     tiles: Arc<TileCache>,
     writer: Mutex<()>,
@@ -247,6 +255,7 @@ impl UpdateService {
     ) -> UpdateService {
         let (announce, _) = tokio::sync::watch::channel(store.published_seq());
         UpdateService {
+            shared: store.wakeups().is_some(),
             store,
             snapshot,
             tiles,
@@ -274,6 +283,10 @@ impl UpdateService {
     /// Runs one write through the whole protocol (see the module docs).
     pub fn apply(&self, w: Write) -> Result<Applied, UpdateError> {
         let _writer = lock(&self.writer);
+        if self.shared {
+            // Check If-Match against what every instance committed, not a stale map.
+            self.follow_locked()?;
+        }
         if let Some(replay) = self.replay(&w)? {
             return Ok(replay);
         }
@@ -390,6 +403,16 @@ impl UpdateService {
         };
         let seq = match self.store.commit(&commit) {
             Ok(seq) => seq,
+            Err(StoreError::VersionConflict { .. }) if self.shared => {
+                // Another instance wrote the site first: show its change, answer 412.
+                self.follow_locked()?;
+                return Err(match self.snapshot.load().site(next.id.as_str()) {
+                    Some(s) => UpdateError::VersionMismatch {
+                        current: Box::new(s.as_ref().clone()),
+                    },
+                    None => UpdateError::Retired(next.id.to_string()),
+                });
+            }
             Err(StoreError::VersionConflict { .. }) => {
                 return Err(self.republish(&snap, next.id.as_str()));
             }
@@ -409,6 +432,19 @@ impl UpdateService {
             }
             Err(e) => return Err(e.into()),
         };
+        if self.shared {
+            // In seq order with the changes of other instances, ours among them.
+            self.follow_locked()?;
+            if self.store.published_seq() < seq {
+                return Err(UpdateError::Inconsistent(id.to_owned()));
+            }
+            return Ok(Applied {
+                site: next,
+                seq,
+                kind,
+                replayed: false,
+            });
+        }
         let published = match kind {
             ChangeKind::Updated => snap.with_site(next.clone()),
             ChangeKind::Created | ChangeKind::Restored => snap.with_new_site(next.clone()),
@@ -425,6 +461,50 @@ impl UpdateService {
             kind,
             replayed: false,
         })
+    }
+
+    /// Applies every change committed to a shared store after the published seq, in seq
+    /// order, to the snapshot (one swap per batch; only the tiles a change touched go stale,
+    /// through the snapshot's change log), marks them published and announces them to the
+    /// feed. Stops before a gap in the seqs (a change not visible yet) and takes it up on the
+    /// next call, so no change is skipped or applied twice. Returns how many it applied.
+    /// Called by [`crate::follow`] on every notification and poll; blocking.
+    pub fn follow(&self) -> Result<usize, UpdateError> {
+        let _writer = lock(&self.writer);
+        self.follow_locked()
+    }
+
+    fn follow_locked(&self) -> Result<usize, UpdateError> {
+        let mut applied = 0;
+        loop {
+            let after = self.store.published_seq();
+            let batch = self.store.committed_after(after, crate::follow::BATCH)?;
+            let full = batch.len() == crate::follow::BATCH;
+            let mut snap = self.snapshot.load_full();
+            let mut last = after;
+            let mut gap = false;
+            for entry in batch {
+                if entry.change.seq != last + 1 {
+                    tracing::debug!(
+                        "feed: seq {} follows {last}; waiting for the gap to fill",
+                        entry.change.seq
+                    );
+                    gap = true;
+                    break;
+                }
+                snap = Arc::new(crate::follow::with_entry(&snap, entry.site, entry.retired));
+                last = entry.change.seq;
+            }
+            if last > after {
+                self.snapshot.store(snap);
+                self.store.publish(last);
+                self.announce.send_replace(last);
+                applied += (last - after) as usize;
+            }
+            if gap || !full {
+                return Ok(applied);
+            }
+        }
     }
 
     /// The answer to a repeat of `w`'s idempotency key: the site at the version the key's

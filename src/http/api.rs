@@ -21,10 +21,7 @@ pub(super) async fn health(
     params.allow(&[])?;
     let snap = state.current();
     // Reads keep working on a full or read-only disk; writes do not, and health says why.
-    let fault = state
-        .store
-        .as_ref()
-        .and_then(|s| crate::store::fault::probe(s.path()));
+    let fault = state.store.as_ref().and_then(|s| s.fault(None));
     let mut body = json!({
         "status": if fault.is_some() { "degraded" } else { "ok" },
         "generation": snap.generation,

@@ -60,6 +60,9 @@ pub enum ApiError {
     },
     /// 503: the service runs without a store and accepts no writes.
     ReadOnly,
+    /// 501: the store this service runs on does not keep these records (photos on
+    /// PostgreSQL, for now).
+    NotKept(&'static str),
     /// 503: a limit on concurrent use is reached; retry later.
     Unavailable {
         /// Machine-readable code, e.g. `too_many_streams`.
@@ -99,9 +102,15 @@ pub enum ApiError {
         /// What is wrong, for people.
         message: String,
     },
+    /// 503 (`Retry-After`): the database (PostgreSQL) cannot be reached now; nothing was
+    /// written. Reads of the map go on from memory.
+    StoreUnavailable,
     /// 500: a fault of ours. The cause is logged where it happened, never sent.
     Internal,
 }
+
+/// Seconds a client is told to wait (`Retry-After`) when the database cannot be reached.
+pub const STORE_RETRY_AFTER_SECS: u64 = 5;
 
 impl ApiError {
     /// A 400 with the code `invalid_parameter`.
@@ -165,6 +174,13 @@ impl IntoResponse for ApiError {
                 "precondition_required",
                 message.to_owned(),
             ),
+            ApiError::NotKept(what) => (
+                StatusCode::NOT_IMPLEMENTED,
+                "not_kept_by_this_store",
+                format!(
+                    "{what} are not kept by this service's store (PostgreSQL keeps no photos yet; SQLite does)"
+                ),
+            ),
             ApiError::ReadOnly => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "read_only",
@@ -212,6 +228,17 @@ impl IntoResponse for ApiError {
                     StatusCode::INSUFFICIENT_STORAGE,
                     [(header::RETRY_AFTER, "60")],
                     Json(json!({ "error": "storage_unavailable", "message": message })),
+                )
+                    .into_response();
+            }
+            ApiError::StoreUnavailable => {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, STORE_RETRY_AFTER_SECS.to_string())],
+                    Json(json!({
+                        "error": "store_unavailable",
+                        "message": "the database cannot be reached; nothing was written, try again later",
+                    })),
                 )
                     .into_response();
             }
@@ -282,6 +309,10 @@ pub fn update_error(e: crate::update::UpdateError, today: crate::model::Date) ->
             rule: "outside_assignment",
             message: format!("site {site} is not in the assignment of {account}"),
         },
+        E::Store(e @ crate::store::StoreError::Unavailable(_)) => {
+            tracing::warn!("write: {e}");
+            ApiError::StoreUnavailable
+        }
         E::Store(e) => {
             tracing::error!("write: {e}");
             ApiError::Internal

@@ -226,6 +226,7 @@ fn export() -> Value {
 pub(super) fn with_auth(mut r: Value) -> Value {
     r["401"] = json!({"description": "No valid bearer token", "content": error_ref()});
     r["429"] = json!({"description": "Too many failed tokens from this address; Retry-After says when to try again", "content": error_ref()});
+    r["503"] = json!({"description": "The shared database (PostgreSQL) cannot be reached (store_unavailable); nothing was written; Retry-After says when to try again", "content": error_ref()});
     r
 }
 

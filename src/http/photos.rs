@@ -78,9 +78,16 @@ pub(super) fn record_json(p: &PhotoRecord) -> Value {
 }
 
 fn internal(what: &'static str) -> impl FnOnce(StoreError) -> ApiError {
-    move |e| {
-        tracing::error!("{what}: {e}");
-        ApiError::Internal
+    move |e| match e {
+        StoreError::NotKept(what) => ApiError::NotKept(what),
+        StoreError::Unavailable(_) => {
+            tracing::warn!("{what}: {e}");
+            ApiError::StoreUnavailable
+        }
+        e => {
+            tracing::error!("{what}: {e}");
+            ApiError::Internal
+        }
     }
 }
 

@@ -6,6 +6,8 @@
 //! rules 403/422, the store transaction that checks token and assignment again, the snapshot
 //! swap, publishing) is the write service's: [`crate::update`].
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -19,20 +21,27 @@ use super::error::{ApiError, update_error};
 use super::extract::{ApiPath, Params, clip};
 use crate::features::site_feature;
 use crate::model::{Account, Role, Site, SiteId, SitePatch};
-use crate::store::{Change, Store, StoreError};
+use crate::store::{Change, SiteStore, StoreError};
 use crate::update::{Edit, RequestKey, Write};
 
 /// Page size of `/api/changes` when `limit` is not given.
 const DEFAULT_CHANGES: usize = 100;
 
-pub(super) fn store(state: &AppState) -> Result<Store, ApiError> {
+pub(super) fn store(state: &AppState) -> Result<Arc<dyn SiteStore>, ApiError> {
     state.store.clone().ok_or(ApiError::ReadOnly)
 }
 
-fn internal(what: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
-    move |e| {
-        tracing::error!("{what}: {e}");
-        ApiError::Internal
+/// A failed store read: 503 with `Retry-After` when the database cannot be reached, else 500.
+pub(super) fn internal(what: &str) -> impl FnOnce(StoreError) -> ApiError + '_ {
+    move |e| match e {
+        StoreError::Unavailable(_) => {
+            tracing::warn!("{what}: {e}");
+            ApiError::StoreUnavailable
+        }
+        e => {
+            tracing::error!("{what}: {e}");
+            ApiError::Internal
+        }
     }
 }
 
@@ -49,7 +58,11 @@ pub(super) fn write_failed(
     let Some(store) = state.store.as_ref() else {
         return internal("record change")(e);
     };
-    match crate::store::fault::classify(&e, store.path()) {
+    match store.fault(Some(&e)) {
+        Some(crate::store::fault::StorageFault::Unreachable) => {
+            tracing::warn!("write refused: {e}");
+            ApiError::StoreUnavailable
+        }
         Some(fault) => {
             tracing::warn!("write refused, {fault}: {e}");
             ApiError::InsufficientStorage {
@@ -81,7 +94,10 @@ pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The account behind `Authorization: Bearer <token>`, or 401.
-pub(super) async fn account(store: &Store, headers: &HeaderMap) -> Result<Account, ApiError> {
+pub(super) async fn account(
+    store: &Arc<dyn SiteStore>,
+    headers: &HeaderMap,
+) -> Result<Account, ApiError> {
     let token = bearer(headers)
         .filter(|t| crate::store::token_looks_valid(t))
         .ok_or(ApiError::Unauthorized)?

@@ -7,7 +7,7 @@ use arc_swap::ArcSwap;
 use crate::access::cache::AccessCache;
 use crate::config::Config;
 use crate::snapshot::Snapshot;
-use crate::store::Store;
+use crate::store::{SiteStore, Store};
 use crate::tiles::cache::TileCache;
 use crate::update::UpdateService;
 
@@ -21,8 +21,9 @@ pub struct AppState {
     pub snapshot: Arc<ArcSwap<Snapshot>>,
     /// Configuration and limits.
     pub config: Arc<Config>,
-    /// Where changes are written; `None` serves read-only (write routes answer 503).
-    pub store: Option<Store>,
+    /// Where changes are written (SQLite or PostgreSQL); `None` serves read-only (write
+    /// routes answer 503).
+    pub store: Option<Arc<dyn SiteStore>>,
     /// Encoded tiles, kept across edits that do not touch them.
     pub tiles: Arc<TileCache>,
     /// The write path over `store`; `None` when read-only.
@@ -49,14 +50,23 @@ impl AppState {
     /// `store`.
     /// The snapshot's generation continues after the newest one the store recorded, so
     /// event generations keep increasing across restarts.
-    pub fn with_store(mut snapshot: Snapshot, store: Store, config: Config) -> AppState {
+    pub fn with_store(snapshot: Snapshot, store: Store, config: Config) -> AppState {
+        AppState::with_site_store(snapshot, Arc::new(store), config)
+    }
+
+    /// [`AppState::with_store`] over any store, SQLite or PostgreSQL.
+    pub fn with_site_store(
+        mut snapshot: Snapshot,
+        store: Arc<dyn SiteStore>,
+        config: Config,
+    ) -> AppState {
         match store.last_generation() {
             Ok(g) => snapshot.generation = snapshot.generation.max(g + 1),
             Err(e) => tracing::warn!("cannot read the last generation: {e}"),
         }
         let state = AppState::new(snapshot, config);
         let updates = UpdateService::new(
-            Arc::new(store.clone()),
+            Arc::clone(&store),
             Arc::clone(&state.snapshot),
             Arc::clone(&state.tiles),
         );

@@ -210,10 +210,7 @@ async fn check(gate: &Gate, req: Request) -> Result<Request, ApiError> {
                 tracing::error!("token check task failed: {e}");
                 ApiError::Internal
             })?
-            .map_err(|e| {
-                tracing::error!("token check: {e}");
-                ApiError::Internal
-            })?
+            .map_err(super::sites::internal("token check"))?
             .is_some();
     if !known {
         return Err(match gate.throttle.fail(ip) {

@@ -49,10 +49,7 @@ pub(super) async fn timeline(
         tracing::error!("timeline task failed: {e}");
         ApiError::Internal
     })?
-    .map_err(|e| {
-        tracing::error!("timeline history: {e}");
-        ApiError::Internal
-    })?;
+    .map_err(super::sites::internal("timeline history"))?;
     serde_json::to_value(report).map(Json).map_err(|e| {
         tracing::error!("timeline serialisation failed: {e}");
         ApiError::Internal

@@ -24,14 +24,14 @@ pub fn token_looks_valid(token: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
-fn hash(token: &str) -> String {
+pub(super) fn hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-fn new_token() -> Result<String, StoreError> {
+pub(super) fn new_token() -> Result<String, StoreError> {
     let mut bytes = [0u8; TOKEN_BYTES];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))

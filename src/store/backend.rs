@@ -1,8 +1,14 @@
-//! [`SiteStore`]: what the write service needs from a store, so a second backend (PostgreSQL,
-//! issue 8) plugs in without touching the service or the handlers. SQLite ([`Store`]) is the
-//! one implementation today.
+//! [`SiteStore`]: what the write service, the handlers and the `token` commands need from a
+//! store, with two implementations: SQLite ([`Store`], one process per file) and PostgreSQL
+//! ([`super::pg::PgStore`], shared by several instances, issue 8).
 
-use super::{Change, Commit, Replay, Store, StoreError, StoredSite};
+use std::sync::Arc;
+
+use super::fault::StorageFault;
+use super::{
+    AccountEntry, Change, Commit, FeedEntry, NewAccount, NewPhoto, PhotoAdded, PhotoRecord,
+    PhotoVariant, Replay, Store, StoreError, StoredSite,
+};
 use crate::model::{Account, Site, Timestamp};
 
 /// The system of record behind [`crate::update::UpdateService`]: accounts, every site with
@@ -35,6 +41,62 @@ pub trait SiteStore: Send + Sync + std::fmt::Debug {
     /// The change an account made with an idempotency key, if any (published or not: the
     /// service asks under its writer lock, after the change was published).
     fn replay(&self, account_id: i64, key: &str) -> Result<Option<Replay>, StoreError>;
+    /// Every live site as stored, in the order they were added: what a starting service
+    /// shows. A shared store also marks the newest change it read as published, since the
+    /// snapshot built from these sites shows exactly the changes up to it.
+    fn sites(&self) -> Result<Vec<Site>, StoreError>;
+    /// The newest snapshot generation recorded with a change (0 if none).
+    fn last_generation(&self) -> Result<u64, StoreError>;
+    /// Up to `limit` committed changes after `since`, published or not, in seq order, each
+    /// with the state it wrote.
+    fn committed_after(&self, since: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError>;
+    /// For a store other processes write too: notified when one of them (or this one)
+    /// committed, or the connection was made again. The service then follows the changes
+    /// ([`crate::update::UpdateService::follow`]). `None` for a store only this process
+    /// writes.
+    fn wakeups(&self) -> Option<Arc<tokio::sync::Notify>>;
+    /// The storage fault behind `error` (a failed operation), or, with `None`, the fault of
+    /// the store now, if any: for `/health` and for answering a failed write.
+    fn fault(&self, error: Option<&StoreError>) -> Option<StorageFault>;
+    /// Creates an account; returns it with its token, shown only once.
+    fn add_account(&self, new: &NewAccount) -> Result<(Account, String), StoreError>;
+    /// Every account, oldest first.
+    fn accounts(&self) -> Result<Vec<AccountEntry>, StoreError>;
+    /// Revokes the token of the account with this name or id.
+    fn revoke(&self, name_or_id: &str) -> Result<Account, StoreError>;
+    /// Where the store is, for logs (a file path, or a URL without its password).
+    fn describe(&self) -> String;
+
+    /// Stores a field photo of a site (see [`Store::add_photo`]). A store that keeps no
+    /// photos answers [`StoreError::NotKept`] for this and every photo read below.
+    fn add_photo(
+        &self,
+        _actor: &Account,
+        _photo: &NewPhoto<'_>,
+        _max_per_site: usize,
+    ) -> Result<PhotoAdded, StoreError> {
+        Err(StoreError::NotKept("photos"))
+    }
+    /// One photo's record.
+    fn photo(&self, _id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        Err(StoreError::NotKept("photos"))
+    }
+    /// Every photo of a site, oldest upload first.
+    fn site_photos(&self, _site: &str) -> Result<Vec<PhotoRecord>, StoreError> {
+        Err(StoreError::NotKept("photos"))
+    }
+    /// A photo's served bytes (the metadata-free image or its thumbnail) and content type.
+    fn photo_bytes(
+        &self,
+        _id: &str,
+        _variant: PhotoVariant,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        Err(StoreError::NotKept("photos"))
+    }
+    /// How many photos a site (or the whole store) holds.
+    fn photo_count(&self, _site: Option<&str>) -> Result<u64, StoreError> {
+        Err(StoreError::NotKept("photos"))
+    }
 }
 
 impl SiteStore for Store {
@@ -84,5 +146,74 @@ impl SiteStore for Store {
 
     fn replay(&self, account_id: i64, key: &str) -> Result<Option<Replay>, StoreError> {
         Store::replay(self, account_id, key)
+    }
+
+    fn sites(&self) -> Result<Vec<Site>, StoreError> {
+        Store::sites(self)
+    }
+
+    fn last_generation(&self) -> Result<u64, StoreError> {
+        Store::last_generation(self)
+    }
+
+    fn committed_after(&self, since: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
+        Store::committed_after(self, since, limit)
+    }
+
+    fn wakeups(&self) -> Option<Arc<tokio::sync::Notify>> {
+        // One process per file (the serve lock): nobody else commits.
+        None
+    }
+
+    fn fault(&self, error: Option<&StoreError>) -> Option<StorageFault> {
+        match error {
+            Some(e) => super::fault::classify(e, self.path()),
+            None => super::fault::probe(self.path()),
+        }
+    }
+
+    fn add_account(&self, new: &NewAccount) -> Result<(Account, String), StoreError> {
+        Store::add_account(self, new)
+    }
+
+    fn accounts(&self) -> Result<Vec<AccountEntry>, StoreError> {
+        Store::accounts(self)
+    }
+
+    fn revoke(&self, name_or_id: &str) -> Result<Account, StoreError> {
+        Store::revoke(self, name_or_id)
+    }
+
+    fn describe(&self) -> String {
+        self.path().display().to_string()
+    }
+
+    fn add_photo(
+        &self,
+        actor: &Account,
+        photo: &NewPhoto<'_>,
+        max_per_site: usize,
+    ) -> Result<PhotoAdded, StoreError> {
+        Store::add_photo(self, actor, photo, max_per_site)
+    }
+
+    fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        Store::photo(self, id)
+    }
+
+    fn site_photos(&self, site: &str) -> Result<Vec<PhotoRecord>, StoreError> {
+        Store::site_photos(self, site)
+    }
+
+    fn photo_bytes(
+        &self,
+        id: &str,
+        variant: PhotoVariant,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        Store::photo_bytes(self, id, variant)
+    }
+
+    fn photo_count(&self, site: Option<&str>) -> Result<u64, StoreError> {
+        Store::photo_count(self, site)
     }
 }

@@ -30,6 +30,9 @@ pub enum StorageFault {
     /// The operating system reported an I/O error writing the store.
     #[error("the disk holding the store reported an I/O error")]
     Io,
+    /// The database server (PostgreSQL) cannot be reached.
+    #[error("the database cannot be reached")]
+    Unreachable,
 }
 
 /// The storage fault behind a failed store operation on `db`, if it was one.
@@ -94,7 +97,7 @@ pub fn open_error(db: &Path, e: &rusqlite::Error, otherwise: StoreError) -> Stor
     match from_sqlite(e, db).or_else(|| probe(db)) {
         Some(StorageFault::Full) => StoreError::NoSpace(db.to_owned()),
         Some(StorageFault::ReadOnly) => StoreError::ReadOnly(db.to_owned()),
-        Some(StorageFault::Io) | None => otherwise,
+        Some(StorageFault::Io | StorageFault::Unreachable) | None => otherwise,
     }
 }
 

@@ -48,32 +48,44 @@ pub struct Change {
     pub position: Option<Position>,
 }
 
-const COLUMNS: &str = "seq, site_id, at, actor, role, from_status, from_progress, to_status, \
+/// A committed change with the full state of the site it wrote, for an instance that applies
+/// changes made elsewhere to its own snapshot.
+#[derive(Debug, Clone)]
+pub struct FeedEntry {
+    /// The change.
+    pub change: Change,
+    /// The site at the change's version.
+    pub site: Site,
+    /// Whether the version retired the site.
+    pub retired: bool,
+}
+
+pub(super) const COLUMNS: &str = "seq, site_id, at, actor, role, from_status, from_progress, to_status, \
                        to_progress, note, reason, plan, version, change_kind, bbox, generation, \
                        geometry_changed, site_kind, photos, position";
 
-/// A change row as SQLite types, before parsing.
-struct RawChange {
-    seq: i64,
-    site: String,
-    at: String,
-    actor: String,
-    role: String,
-    from_status: String,
-    from_progress: i64,
-    to_status: String,
-    to_progress: i64,
-    note: Option<String>,
-    reason: Option<String>,
-    plan: Option<String>,
-    version: i64,
-    kind: String,
-    bbox: Option<String>,
-    generation: Option<i64>,
-    geometry_changed: bool,
-    site_kind: Option<String>,
-    photos: Option<String>,
-    position: Option<String>,
+/// A change row as plain column values, before parsing (both stores read into it).
+pub(super) struct RawChange {
+    pub(super) seq: i64,
+    pub(super) site: String,
+    pub(super) at: String,
+    pub(super) actor: String,
+    pub(super) role: String,
+    pub(super) from_status: String,
+    pub(super) from_progress: i64,
+    pub(super) to_status: String,
+    pub(super) to_progress: i64,
+    pub(super) note: Option<String>,
+    pub(super) reason: Option<String>,
+    pub(super) plan: Option<String>,
+    pub(super) version: i64,
+    pub(super) kind: String,
+    pub(super) bbox: Option<String>,
+    pub(super) generation: Option<i64>,
+    pub(super) geometry_changed: bool,
+    pub(super) site_kind: Option<String>,
+    pub(super) photos: Option<String>,
+    pub(super) position: Option<String>,
 }
 
 fn raw(r: &Row<'_>) -> rusqlite::Result<RawChange> {
@@ -108,7 +120,7 @@ fn progress(v: i64, what: &'static str) -> Result<u8, StoreError> {
     })
 }
 
-fn change(r: RawChange) -> Result<Change, StoreError> {
+pub(super) fn change(r: RawChange) -> Result<Change, StoreError> {
     Ok(Change {
         seq: r.seq,
         site: SiteId(r.site),
@@ -181,6 +193,37 @@ impl Store {
             .query_map(rusqlite::params![since, limit as i64, upto], raw)?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(change).collect()
+    }
+
+    /// Up to `limit` committed changes after `since` (published or not), in seq order, each
+    /// with the state it wrote: what [`crate::update::UpdateService::follow`] applies.
+    pub fn committed_after(&self, since: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {}, v.feature, v.retired FROM change
+             JOIN site_version v ON v.site_id = change.site_id AND v.version = change.version
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            COLUMNS
+                .split(", ")
+                .map(|c| format!("change.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))?;
+        let rows = stmt
+            .query_map(rusqlite::params![since, limit as i64], |r| {
+                Ok((raw(r)?, r.get::<_, String>(18)?, r.get::<_, bool>(19)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(raw, feature, retired)| {
+                let version = raw.version;
+                Ok(FeedEntry {
+                    change: change(raw)?,
+                    site: super::sites::from_record(&feature, version)?,
+                    retired,
+                })
+            })
+            .collect()
     }
 
     /// Number of changes recorded for `site` (all sites when `None`).

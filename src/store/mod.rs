@@ -21,6 +21,7 @@ pub mod fault;
 mod history;
 pub mod lock;
 pub mod mbtiles;
+pub mod pg;
 mod photos;
 mod schema;
 mod sites;
@@ -36,7 +37,7 @@ use crate::model::{Account, RenewalStatus, Site};
 
 pub use accounts::{AccountEntry, NewAccount, TOKEN_PREFIX, token_looks_valid};
 pub use backend::SiteStore;
-pub use history::Change;
+pub use history::{Change, FeedEntry};
 pub use lock::ServeLock;
 pub use photos::{NewPhoto, PhotoAdded, PhotoRecord, PhotoVariant};
 pub use sites::{ChangeKind, Commit, StoredSite};
@@ -158,6 +159,9 @@ pub enum StoreError {
         /// The change it is attached to.
         seq: i64,
     },
+    /// This store does not keep that kind of record (photos on PostgreSQL, for now).
+    #[error("{0} are not kept by this store")]
+    NotKept(&'static str),
     /// No account has this name or id.
     #[error("no account named {0:?}")]
     UnknownAccount(String),
@@ -186,6 +190,21 @@ pub enum StoreError {
     /// Any other SQLite failure.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL database cannot be reached now (down, restarting, connection lost);
+    /// what was being written was not committed, unless the connection broke during `COMMIT`.
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
+    /// A `postgres://` URL that does not parse.
+    #[error("database URL {url} is not valid: {detail}")]
+    BadUrl {
+        /// The URL, password hidden.
+        url: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// Any other PostgreSQL failure.
+    #[error("database error: {0}")]
+    Postgres(postgres::Error),
 }
 
 /// Whether `open` may create a missing database.

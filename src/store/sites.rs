@@ -94,7 +94,7 @@ fn record_text(site: &Site) -> String {
     site_record(site).to_string()
 }
 
-fn from_record(text: &str, version: i64) -> Result<Site, StoreError> {
+pub(super) fn from_record(text: &str, version: i64) -> Result<Site, StoreError> {
     let value: Value = serde_json::from_str(text).map_err(|e| StoreError::BadValue {
         what: "feature",
         value: e.to_string(),

@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod cli;
+pub mod pg;
 pub mod store;
 
 use std::fmt::Debug;
