@@ -23,7 +23,10 @@ fn main() -> ExitCode {
     };
     // Not all zeros, so nothing on the way can shortcut the body.
     let body = Bytes::from((0..size).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>());
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -42,9 +45,15 @@ fn main() -> ExitCode {
                             HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
                         ),
                         (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
-                        (header::CACHE_CONTROL, HeaderValue::from_static("public, no-cache")),
+                        (
+                            header::CACHE_CONTROL,
+                            HeaderValue::from_static("public, no-cache"),
+                        ),
                         (header::VARY, HeaderValue::from_static("Accept-Encoding")),
-                        (header::ETAG, HeaderValue::from_static("\"0123456789abcdef-gz\"")),
+                        (
+                            header::ETAG,
+                            HeaderValue::from_static("\"0123456789abcdef-gz\""),
+                        ),
                     ],
                     body,
                 )
