@@ -43,9 +43,11 @@ fn decompress(coding: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Layer names with their features' ids and property counts, as an independent decoder reads
-/// them.
-fn features(mvt: &[u8]) -> Vec<(String, Vec<(Option<u64>, usize)>)> {
+/// Per layer, its name and its features' ids and property counts.
+type Layers = Vec<(String, Vec<(Option<u64>, usize)>)>;
+
+/// The layers of a tile as an independent decoder reads them.
+fn features(mvt: &[u8]) -> Layers {
     let reader = Reader::new(mvt.to_vec()).expect("tile decodes");
     let names = reader.get_layer_names().expect("layer names");
     names
