@@ -33,6 +33,7 @@ mod api;
 mod api_docs;
 mod as_of;
 mod cors;
+mod encoding;
 pub mod error;
 mod events;
 mod export;

@@ -356,18 +356,6 @@ pub fn content_hash(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// `bytes` gzipped.
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(bytes.len() / 2),
-        flate2::Compression::fast(),
-    );
-    // Writing to a Vec cannot fail.
-    let _ = enc.write_all(bytes);
-    enc.finish().unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

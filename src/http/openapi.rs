@@ -155,7 +155,9 @@ fn tile_coords() -> Vec<Value> {
 
 fn tile_responses() -> Value {
     let mut r = responses(
-        "Mapbox Vector Tile",
+        "Mapbox Vector Tile; Content-Encoding br, zstd or gzip as Accept-Encoding asks (q-values; \
+         brotli, zstd, gzip among equals; the first 1 KiB of the header is read), Vary: Accept-Encoding, \
+         a strong ETag per encoding",
         "application/vnd.mapbox-vector-tile",
         json!({"type": "string", "format": "binary"}),
     );

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +12,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiPath, FILTER_PARAMS, Params, clip, site_filter};
 use super::proxy::PublicBase;
+use crate::snapshot::Snapshot;
+use crate::tiles::cache::{CacheOutcome, TileCache};
+use crate::tiles::compress::ContentCoding;
 use crate::tiles::encode::{LAYERS, SITE_FIELDS, TileRequest};
 use crate::tiles::{MAX_ZOOM, TileCoord, TileCoordError};
 
@@ -87,9 +90,64 @@ fn tile_filter(
     Ok(filter)
 }
 
+/// The parameters a tile route takes: [`TILE_PARAMS`] and `as_of`.
+const TILE_ROUTE_PARAMS: [&str; 7] = [
+    TILE_PARAMS[0],
+    TILE_PARAMS[1],
+    TILE_PARAMS[2],
+    TILE_PARAMS[3],
+    TILE_PARAMS[4],
+    TILE_PARAMS[5],
+    super::as_of::AS_OF,
+];
+
+/// A non-empty tile ready to send: its body in the negotiated coding and its ETag.
+struct Content {
+    body: Bytes,
+    etag: String,
+    hash: String,
+    /// Bytes of the MVT before coding (for the metrics).
+    mvt_len: usize,
+}
+
+/// The tile (or with `layer` that layer of it) in `coding`, from the cache or encoded now.
+/// May encode and compress: runs on the blocking pool.
+fn prepare(
+    cache: &TileCache,
+    snap: &Snapshot,
+    req: TileRequest<'_>,
+    layer: Option<&'static str>,
+    coding: ContentCoding,
+) -> Result<(CacheOutcome, Option<Content>), ApiError> {
+    let (encoded, outcome) = cache.get_or_encode(snap, req).map_err(|e| {
+        tracing::error!("{e}");
+        ApiError::Internal
+    })?;
+    let content = match (layer, &encoded.mvt) {
+        (_, None) => None,
+        (None, Some(mvt)) => Some(Content {
+            body: encoded.coded(coding),
+            etag: encoded.etag(coding).to_owned(),
+            hash: encoded.hash.clone(),
+            mvt_len: mvt.len(),
+        }),
+        (Some(name), Some(mvt)) => super::ogc_tiles::only_layer(mvt, name).map(|part| {
+            let hash = super::ogc_tiles::content_hash(&part);
+            Content {
+                body: Bytes::from(coding.compress(&part)),
+                etag: format!("\"{hash}{}\"", coding.etag_suffix()),
+                hash,
+                mvt_len: part.len(),
+            }
+        }),
+    };
+    Ok((outcome, content))
+}
+
 /// Serves one tile: every layer, or with `layer` only that one (the OGC collection tiles).
 /// Shared by `/tiles/…` and the OGC API – Tiles routes, so both give the same bytes and
-/// headers.
+/// headers. A whole tile already cached in the negotiated coding is answered here on the
+/// async thread; anything that may encode or compress goes to the blocking pool.
 pub(super) async fn serve_tile(
     state: &AppState,
     tile: TileCoord,
@@ -97,56 +155,54 @@ pub(super) async fn serve_tile(
     headers: &HeaderMap,
     layer: Option<&'static str>,
 ) -> Result<Response, ApiError> {
-    let mut allowed = TILE_PARAMS.to_vec();
-    allowed.push(super::as_of::AS_OF);
-    params.allow(&allowed)?;
+    params.allow(&TILE_ROUTE_PARAMS)?;
     let view = super::as_of::view(state, params).await?;
-    let snap = Arc::clone(&view.snap);
     let today = state.config.today();
-    let filter = tile_filter(params, &snap, today)?;
-    let cache = Arc::clone(&view.tiles);
+    let filter = tile_filter(params, &view.snap, today)?;
+    let coding = super::encoding::negotiate(headers);
     let started = std::time::Instant::now();
-    let (encoded, outcome) = tokio::task::spawn_blocking(move || {
-        cache.get_or_encode(
-            &snap,
-            TileRequest {
-                tile,
-                filter: &filter,
-                today,
-            },
-        )
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!("tile task failed: {e}");
-        ApiError::Internal
-    })?
-    .map_err(|e| {
-        tracing::error!("{e}");
-        ApiError::Internal
-    })?;
-    let took = started.elapsed();
-    let selected: Option<Vec<u8>> = match (layer, encoded.mvt.as_deref()) {
-        (Some(name), Some(mvt)) => super::ogc_tiles::only_layer(mvt, name),
-        _ => None,
+    let req = TileRequest {
+        tile,
+        filter: &filter,
+        today,
     };
-    let bytes = match (layer, &selected) {
-        (Some(_), s) => s.as_ref().map_or(0, Vec::len),
-        (None, _) => encoded.mvt.as_ref().map_or(0, Vec::len),
+    let hit = match layer {
+        None => view.tiles.cached(&view.snap, req).and_then(|t| {
+            let body = t.coded_if_made(coding)?;
+            let content = t.mvt.as_ref().map(|mvt| Content {
+                body,
+                etag: t.etag(coding).to_owned(),
+                hash: t.hash.clone(),
+                mvt_len: mvt.len(),
+            });
+            Some((CacheOutcome::Hit, content))
+        }),
+        Some(_) => None,
     };
-    super::metrics::tile_served(outcome.as_str(), tile.z, bytes, took);
-    let mut resp = match (layer, selected) {
-        (None, _) if encoded.mvt.is_some() => tile_response(
-            encoded.mvt.as_deref().unwrap_or_default(),
-            &encoded.hash,
-            || encoded.gzip().to_vec(),
-            headers,
-        ),
-        (Some(_), Some(mvt)) => {
-            let hash = super::ogc_tiles::content_hash(&mvt);
-            tile_response(&mvt, &hash, || super::ogc_tiles::gzip(&mvt), headers)
+    let (outcome, content) = match hit {
+        Some(hit) => hit,
+        None => {
+            let (cache, snap) = (Arc::clone(&view.tiles), Arc::clone(&view.snap));
+            tokio::task::spawn_blocking(move || {
+                let req = TileRequest {
+                    tile,
+                    filter: &filter,
+                    today,
+                };
+                prepare(&cache, &snap, req, layer, coding)
+            })
+            .await
+            .map_err(|e| {
+                tracing::error!("tile task failed: {e}");
+                ApiError::Internal
+            })??
         }
-        _ => (
+    };
+    let bytes = content.as_ref().map_or(0, |c| c.mvt_len);
+    super::metrics::tile_served(outcome.as_str(), tile.z, bytes, started.elapsed());
+    let mut resp = match content {
+        Some(c) => tile_response(c, coding, headers),
+        None => (
             StatusCode::NO_CONTENT,
             [(header::CACHE_CONTROL, TILE_CACHE_CONTROL)],
         )
@@ -157,39 +213,47 @@ pub(super) async fn serve_tile(
     Ok(super::as_of::mark(&view, resp, None))
 }
 
-/// Builds the 200 or 304 for a non-empty tile, gzipped when the client accepts it.
-fn tile_response(
-    mvt: &[u8],
-    hash: &str,
-    gzipped: impl FnOnce() -> Vec<u8>,
-    req: &HeaderMap,
-) -> Response {
-    let gzip = accepts_gzip(req);
-    let etag = if gzip {
-        format!("\"{hash}-gz\"")
-    } else {
-        format!("\"{hash}\"")
-    };
-    let mut headers = HeaderMap::new();
+/// Builds the 200 or 304 for a non-empty tile sent in `coding`.
+fn tile_response(c: Content, coding: ContentCoding, req: &HeaderMap) -> Response {
+    let mut headers = HeaderMap::with_capacity(6);
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(TILE_CACHE_CONTROL),
     );
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(&c.etag) {
         headers.insert(header::ETAG, v);
     }
-    if if_none_match(req, hash) {
+    if if_none_match(req, &c.hash) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_TYPE));
-    let body = if gzip {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        gzipped()
-    } else {
-        mvt.to_vec()
-    };
-    (StatusCode::OK, headers, Body::from(body)).into_response()
+    if coding != ContentCoding::Identity {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(coding.token()),
+        );
+    }
+    (StatusCode::OK, headers, Body::from(c.body)).into_response()
+}
+
+/// Whether `If-None-Match` names this content (in any coding, weak or strong).
+fn if_none_match(h: &HeaderMap, hash: &str) -> bool {
+    h.get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| {
+            let tag = tag.trim();
+            let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
+            tag == "*"
+                || tag.strip_prefix(hash).is_some_and(|rest| {
+                    rest.is_empty()
+                        || ContentCoding::COMPRESSED
+                            .iter()
+                            .any(|c| c.etag_suffix() == rest)
+                })
+        })
 }
 
 /// Whether `Accept-Encoding` lists gzip with a non-zero quality.
@@ -206,19 +270,6 @@ pub(super) fn accepts_gzip(h: &HeaderMap) -> bool {
                     .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0))
             });
             (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
-        })
-}
-
-/// Whether `If-None-Match` names this content (either representation, weak or strong).
-fn if_none_match(h: &HeaderMap, hash: &str) -> bool {
-    h.get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|tag| {
-            let tag = tag.trim();
-            let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
-            tag == "*" || tag == hash || tag.strip_suffix("-gz") == Some(hash)
         })
 }
 

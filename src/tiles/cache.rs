@@ -7,62 +7,108 @@
 //! again. A reader that encoded from an older snapshot can therefore never leave a stale tile
 //! behind. Entries are keyed by tile, site filter and the date lateness is measured against.
 //!
+//! The store is `quick_cache`'s sharded, weight-bounded cache (S3-FIFO eviction): a hit takes
+//! one shard's lock briefly and clones two `Arc`s, so the hit path can run on the async
+//! threads without a hop to the blocking pool. Each entry's weight is its size estimate
+//! ([`EncodedTile::weight`]).
+//!
 //! Requests for the same tile of the same snapshot that arrive while it is being encoded wait
 //! for that one encoding (request coalescing), whether the cache keeps tiles or not: 32 clients
-//! asking for one cold tile at once cost one encode. The leader stores the tile and retires
-//! the in-flight mark under one lock, so a request either joins the encoding or finds the
-//! stored tile.
+//! asking for one cold tile at once cost one encode. The leader stores the tile before it
+//! retires the in-flight mark, and a request that finds no mark looks in the cache again under
+//! the in-flight lock, so a request either joins the encoding or finds the stored tile.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::TileCoord;
+use super::compress::ContentCoding;
 use super::encode::{EncodeError, TileRequest, encode_tile};
 use crate::model::{Date, SiteFilter};
 use crate::snapshot::Snapshot;
 
-/// One encoded tile, with its content hash and (made on first need) its gzip form.
+/// One encoded tile: the MVT bytes, their content hash, the ETag of each coding, and each
+/// compressed form, made once on first need.
 #[derive(Debug)]
 pub struct EncodedTile {
     /// The MVT bytes; `None` when the tile holds nothing.
-    pub mvt: Option<Vec<u8>>,
+    pub mvt: Option<Bytes>,
     /// 16 hex digits of the SHA-256 of `mvt`, for strong ETags.
     pub hash: String,
-    gz: OnceLock<Vec<u8>>,
+    /// The quoted strong ETag of each coding, by [`slot`].
+    etags: [String; 4],
+    /// The compressed forms, by [`slot`] (identity's slot unused).
+    coded: [OnceLock<Bytes>; 4],
+}
+
+/// Where a coding's ETag and form live in an [`EncodedTile`].
+fn slot(c: ContentCoding) -> usize {
+    match c {
+        ContentCoding::Identity => 0,
+        ContentCoding::Gzip => 1,
+        ContentCoding::Brotli => 2,
+        ContentCoding::Zstd => 3,
+    }
 }
 
 impl EncodedTile {
-    fn new(mvt: Option<Vec<u8>>) -> EncodedTile {
+    /// Wraps an encoder's output, hashing it and naming the ETag of every coding.
+    pub fn new(mvt: Option<Vec<u8>>) -> EncodedTile {
         let digest = Sha256::digest(mvt.as_deref().unwrap_or_default());
-        let hash = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let etag = |c: ContentCoding| format!("\"{hash}{}\"", c.etag_suffix());
         EncodedTile {
-            mvt,
+            etags: [
+                etag(ContentCoding::Identity),
+                etag(ContentCoding::Gzip),
+                etag(ContentCoding::Brotli),
+                etag(ContentCoding::Zstd),
+            ],
+            mvt: mvt.map(Bytes::from),
             hash,
-            gz: OnceLock::new(),
+            coded: Default::default(),
         }
     }
 
-    /// The tile gzipped (computed once).
-    pub fn gzip(&self) -> &[u8] {
-        self.gz.get_or_init(|| {
-            let bytes = self.mvt.as_deref().unwrap_or_default();
-            let mut enc = flate2::write::GzEncoder::new(
-                Vec::with_capacity(bytes.len() / 2),
-                flate2::Compression::fast(),
-            );
-            // Writing to a Vec cannot fail.
-            let _ = enc.write_all(bytes);
-            enc.finish().unwrap_or_default()
-        })
+    /// The strong ETag (quoted) of the tile sent in coding `c`.
+    pub fn etag(&self, c: ContentCoding) -> &str {
+        &self.etags[slot(c)]
     }
 
-    fn cost(&self) -> usize {
-        // The gzip form, when made, is smaller than the tile: count it as half.
-        let n = self.mvt.as_ref().map_or(0, Vec::len);
-        64 + n + n / 2
+    /// The tile in coding `c`, compressed now if this is the first request for that coding.
+    /// Empty for an empty tile.
+    pub fn coded(&self, c: ContentCoding) -> Bytes {
+        let Some(mvt) = &self.mvt else {
+            return Bytes::new();
+        };
+        match c {
+            ContentCoding::Identity => mvt.clone(),
+            _ => self.coded[slot(c)]
+                .get_or_init(|| Bytes::from(c.compress(mvt)))
+                .clone(),
+        }
+    }
+
+    /// The tile in coding `c` if that form is already made (always for identity): what a
+    /// request may take without compressing anything.
+    pub fn coded_if_made(&self, c: ContentCoding) -> Option<Bytes> {
+        match (&self.mvt, c) {
+            (None, _) => Some(Bytes::new()),
+            (Some(mvt), ContentCoding::Identity) => Some(mvt.clone()),
+            (Some(_), _) => self.coded[slot(c)].get().cloned(),
+        }
+    }
+
+    /// What the entry counts against the cache's bytes: the MVT, an allowance for its
+    /// compressed forms (each typically a third to a half of it, so about the MVT's size for
+    /// all three) and a fixed overhead for the key, hash and ETags.
+    pub fn weight(&self) -> u64 {
+        let n = self.mvt.as_ref().map_or(0, Bytes::len) as u64;
+        256 + 2 * n
     }
 }
 
@@ -79,7 +125,7 @@ pub enum CacheOutcome {
 }
 
 impl CacheOutcome {
-    /// `hit` or `miss`, for the `X-Tile-Cache` header.
+    /// `hit`, `miss` or `shared`, for the `X-Tile-Cache` header.
     pub fn as_str(self) -> &'static str {
         match self {
             CacheOutcome::Hit => "hit",
@@ -91,42 +137,50 @@ impl CacheOutcome {
 
 type Key = (TileCoord, SiteFilter, Date);
 
+#[derive(Clone)]
 struct Entry {
     generation: u64,
     tile: Arc<EncodedTile>,
-    last_used: u64,
+}
+
+#[derive(Clone)]
+struct EntryWeight;
+
+impl quick_cache::Weighter<Key, Entry> for EntryWeight {
+    fn weight(&self, _key: &Key, entry: &Entry) -> u64 {
+        entry.tile.weight()
+    }
 }
 
 /// The outcome of one encoding, shared by every request that waited for it.
 type Encoding = Arc<OnceLock<Result<Arc<EncodedTile>, Arc<EncodeError>>>>;
 
-#[derive(Default)]
-struct Inner {
-    map: HashMap<Key, Entry>,
-    bytes: usize,
-    clock: u64,
-    /// Tiles being encoded now, by key and the snapshot generation they are encoded from.
-    in_flight: HashMap<(Key, u64), Encoding>,
-}
+/// Average entry size assumed when sizing the cache's tables (a z14 tile with allowance).
+const ESTIMATED_ENTRY_BYTES: usize = 16 * 1024;
 
-/// The cache; share it behind an `Arc`. A capacity of 0 turns it off.
+/// The cache; share it behind an `Arc`. A capacity of 0 turns it off (coalescing stays).
 pub struct TileCache {
-    max_bytes: usize,
-    inner: Mutex<Inner>,
+    store: Option<quick_cache::sync::Cache<Key, Entry, EntryWeight>>,
+    /// Tiles being encoded now, by key and the snapshot generation they are encoded from.
+    in_flight: Mutex<HashMap<(Key, u64), Encoding>>,
 }
 
 impl TileCache {
-    /// A cache holding at most about `max_bytes` of tiles.
+    /// A cache holding at most about `max_bytes` of tiles (by [`EncodedTile::weight`]).
     pub fn new(max_bytes: usize) -> TileCache {
+        let store = (max_bytes > 0).then(|| {
+            let items = (max_bytes / ESTIMATED_ENTRY_BYTES).clamp(16, 1 << 16);
+            quick_cache::sync::Cache::with_weighter(items, max_bytes as u64, EntryWeight)
+        });
         TileCache {
-            max_bytes,
-            inner: Mutex::new(Inner::default()),
+            store,
+            in_flight: Mutex::new(HashMap::new()),
         }
     }
 
     /// Number of tiles held.
     pub fn len(&self) -> usize {
-        self.lock().map.len()
+        self.store.as_ref().map_or(0, quick_cache::sync::Cache::len)
     }
 
     /// Whether no tile is held.
@@ -134,40 +188,62 @@ impl TileCache {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves only a cache behind: keep using it.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn flights(&self) -> std::sync::MutexGuard<'_, HashMap<(Key, u64), Encoding>> {
+        // A panic while holding the lock leaves only a map of waits behind: keep using it.
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The tile `req` asks for if the cache holds it and no change since it was encoded
+    /// touches it. Never encodes, so it is cheap enough for the async threads.
+    pub fn cached(&self, snap: &Snapshot, req: TileRequest<'_>) -> Option<Arc<EncodedTile>> {
+        let store = self.store.as_ref()?;
+        let filter = canonical(req.filter);
+        // A borrowed key would need `Equivalent` over (coord, &filter, date); building the
+        // owned key clones the filter only when one is given.
+        let key: Key = (req.tile, filter.into_owned(), req.today);
+        self.fresh(store, snap, &key)
+    }
+
+    fn fresh(
+        &self,
+        store: &quick_cache::sync::Cache<Key, Entry, EntryWeight>,
+        snap: &Snapshot,
+        key: &Key,
+    ) -> Option<Arc<EncodedTile>> {
+        let e = store.get(key)?;
+        (!snap.changed_since(e.generation, key.0.buffered_bounds())).then_some(e.tile)
     }
 
     /// The tile `req` asks for, as of `snap`: from the cache when no change since it was
     /// encoded touches it, else from the encoding another request is making of it, else
     /// encoded now (and kept). The error is shared by every request that waited for it.
+    /// May encode: call it where blocking is allowed.
     pub fn get_or_encode(
         &self,
         snap: &Snapshot,
         req: TileRequest<'_>,
     ) -> Result<(Arc<EncodedTile>, CacheOutcome), Arc<EncodeError>> {
-        let key: Key = (req.tile, canonical(req.filter), req.today);
-        let area = req.tile.buffered_bounds();
-        let flight = (key.clone(), snap.generation);
+        let key: Key = (req.tile, canonical(req.filter).into_owned(), req.today);
+        if let Some(store) = &self.store
+            && let Some(tile) = self.fresh(store, snap, &key)
+        {
+            return Ok((tile, CacheOutcome::Hit));
+        }
+        let flight = (key, snap.generation);
         let (encoding, leader) = {
-            let mut inner = self.lock();
-            inner.clock += 1;
-            let now = inner.clock;
-            if self.max_bytes > 0
-                && let Some(e) = inner.map.get_mut(&key)
-                && !snap.changed_since(e.generation, area)
-            {
-                e.last_used = now;
-                return Ok((Arc::clone(&e.tile), CacheOutcome::Hit));
-            }
-            match inner.in_flight.get(&flight) {
+            let mut flights = self.flights();
+            match flights.get(&flight) {
                 Some(encoding) => (Arc::clone(encoding), false),
                 None => {
+                    // The leader of a just-finished encoding stored the tile before retiring
+                    // its mark (under this lock): look again, or this would encode it twice.
+                    if let Some(store) = &self.store
+                        && let Some(tile) = self.fresh(store, snap, &flight.0)
+                    {
+                        return Ok((tile, CacheOutcome::Hit));
+                    }
                     let encoding = Encoding::default();
-                    inner
-                        .in_flight
-                        .insert(flight.clone(), Arc::clone(&encoding));
+                    flights.insert(flight.clone(), Arc::clone(&encoding));
                     (encoding, true)
                 }
             }
@@ -183,45 +259,34 @@ impl TileCache {
         if !leader {
             return result.map(|tile| (tile, CacheOutcome::Shared));
         }
-        let mut inner = self.lock();
-        inner.in_flight.remove(&flight);
-        let tile = result?;
-        if self.max_bytes > 0 {
-            self.insert(&mut inner, key, snap.generation, Arc::clone(&tile));
-        }
-        Ok((tile, CacheOutcome::Miss))
-    }
-
-    fn insert(&self, inner: &mut Inner, key: Key, generation: u64, tile: Arc<EncodedTile>) {
-        inner.clock += 1;
-        let now = inner.clock;
-        let cost = tile.cost();
-        if let Some(old) = inner.map.get(&key) {
-            if old.generation > generation {
-                return; // a newer encoding is already there
+        if let (Some(store), Ok(tile)) = (&self.store, &result) {
+            let newer_there = store
+                .peek(&flight.0)
+                .is_some_and(|old| old.generation > snap.generation);
+            if !newer_there {
+                store.insert(
+                    flight.0.clone(),
+                    Entry {
+                        generation: snap.generation,
+                        tile: Arc::clone(tile),
+                    },
+                );
             }
-            let old_cost = old.tile.cost();
-            inner.bytes -= old_cost;
         }
-        inner.map.insert(
-            key,
-            Entry {
-                generation,
-                tile,
-                last_used: now,
-            },
-        );
-        inner.bytes += cost;
-        if inner.bytes > self.max_bytes {
-            evict(inner, self.max_bytes * 3 / 4);
-        }
+        self.flights().remove(&flight);
+        result.map(|tile| (tile, CacheOutcome::Miss))
     }
 }
 
-/// Drops the least recently used entries until at most `target` bytes remain.
 /// The filter as a cache key: the same sets of statuses and kinds in any order (or repeated)
-/// are one key, so `status=a,b` and `status=b,a` share an entry.
-fn canonical(filter: &SiteFilter) -> SiteFilter {
+/// are one key, so `status=a,b` and `status=b,a` share an entry. Borrowed when already so.
+fn canonical(filter: &SiteFilter) -> Cow<'_, SiteFilter> {
+    fn sorted<T: Ord>(v: &Option<Vec<T>>) -> bool {
+        v.as_ref().is_none_or(|v| v.is_sorted_by(|a, b| a < b))
+    }
+    if sorted(&filter.statuses) && sorted(&filter.kinds) {
+        return Cow::Borrowed(filter);
+    }
     let mut f = filter.clone();
     if let Some(s) = f.statuses.as_mut() {
         s.sort_unstable();
@@ -231,30 +296,14 @@ fn canonical(filter: &SiteFilter) -> SiteFilter {
         k.sort_unstable();
         k.dedup();
     }
-    f
-}
-
-fn evict(inner: &mut Inner, target: usize) {
-    let mut by_age: Vec<(u64, Key)> = inner
-        .map
-        .iter()
-        .map(|(k, e)| (e.last_used, k.clone()))
-        .collect();
-    by_age.sort_unstable_by_key(|(used, _)| *used);
-    for (_, key) in by_age {
-        if inner.bytes <= target {
-            break;
-        }
-        if let Some(e) = inner.map.remove(&key) {
-            inner.bytes -= e.tile.cost();
-        }
-    }
+    Cow::Owned(f)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::canonical;
+    use super::{EncodedTile, canonical};
     use crate::model::{RenewalKind, RenewalStatus, SiteFilter};
+    use crate::tiles::compress::ContentCoding;
 
     #[test]
     fn filter_order_and_repeats_make_one_key() {
@@ -268,6 +317,28 @@ mod tests {
         let b = f(&[Planned, Completed, Planned], &[RenewalKind::PocketPark]);
         assert_ne!(a, b);
         assert_eq!(canonical(&a), canonical(&b));
-        assert_eq!(canonical(&SiteFilter::default()), SiteFilter::default());
+        assert_eq!(*canonical(&SiteFilter::default()), SiteFilter::default());
+        // A filter already in canonical form is used as it is, without a copy.
+        let sorted = canonical(&b).into_owned();
+        assert!(matches!(canonical(&sorted), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(canonical(&b), std::borrow::Cow::Owned(_)));
+    }
+
+    #[test]
+    fn each_coding_has_its_etag_and_is_made_once() {
+        let t = EncodedTile::new(Some(vec![3u8; 5000]));
+        assert_eq!(t.etag(ContentCoding::Identity), format!("\"{}\"", t.hash));
+        assert_eq!(t.etag(ContentCoding::Brotli), format!("\"{}-br\"", t.hash));
+        assert!(t.coded_if_made(ContentCoding::Zstd).is_none());
+        let z = t.coded(ContentCoding::Zstd);
+        let again = t.coded_if_made(ContentCoding::Zstd).expect("made");
+        assert_eq!(
+            z.as_ptr(),
+            again.as_ptr(),
+            "the same bytes, not a second compression"
+        );
+        assert_eq!(t.coded(ContentCoding::Identity).len(), 5000);
+        let empty = EncodedTile::new(None);
+        assert!(empty.coded(ContentCoding::Gzip).is_empty());
     }
 }

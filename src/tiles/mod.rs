@@ -1,10 +1,12 @@
 //! Map tiles: the `z/x/y` tile grid over Web Mercator and the vector-tile encoder.
 //!
 //! `mod.rs` holds the pure tile math; [`clip`] cuts geometry to a tile; [`encode`] turns a
-//! snapshot's features into a Mapbox Vector Tile. Only `encode` knows the `mvt` crate.
+//! snapshot's features into a Mapbox Vector Tile; [`cache`] keeps encoded tiles; [`compress`] makes
+//! their gzip, brotli and zstd forms. Only `encode` knows the `mvt` crate.
 
 pub mod cache;
 pub mod clip;
+pub mod compress;
 pub mod encode;
 
 use crate::mercator::{MercPoint, MercRect, project, unproject};
