@@ -107,9 +107,15 @@ function wireUi() {
   $('parks-locate').addEventListener('click', locate);
   $('mine-search').addEventListener('input', renderMine);
   $('locate-me').addEventListener('click', locateMe);
-  wireOffline(() => {
-    if (navigator.onLine) applyFilters();
-  });
+  wireOffline(
+    () => {
+      if (navigator.onLine) applyFilters();
+    },
+    () => {
+      closeCard();
+      showTab('mine');
+    },
+  );
   $('sign-out').addEventListener('click', signOut);
   $('print').addEventListener('click', () => window.print());
   $('visible-sites').addEventListener('toggle', renderVisible);

@@ -80,6 +80,39 @@ export function offlineState() {
 
 let preparing = null;
 
+/** The data cache the service worker answers from (its name in sw.js). */
+const DATA = 'renewal-map-data-v1';
+
+/** Data answers the page reads on opening, refreshed for offline use. */
+export function offlineData() {
+  return [
+    'api/meta',
+    'api/stats',
+    'style.json',
+    'tiles.json',
+    `ogc/collections/sites/items?limit=${state.meta?.limits?.max_page ?? 1000}`,
+    'ogc/collections/subdistricts/items?limit=1000',
+    ...state.mine.map((f) => `api/sites/${encodeURIComponent(f.id)}`),
+  ];
+}
+
+/**
+ * Stores the answers the page needs to open offline: the page may have read them before the
+ * worker controlled it, so they are fetched again into the worker's data cache.
+ */
+async function storeData() {
+  const cache = await caches.open(DATA);
+  for (const path of offlineData()) {
+    const url = new URL(path, document.baseURI).href;
+    try {
+      const res = await fetch(url, { cache: 'no-cache', headers: { Accept: 'application/json' } });
+      if (res.ok) await cache.put(url, res);
+    } catch {
+      return;
+    }
+  }
+}
+
 /**
  * Stores the tiles around the team's sites (the site data itself is kept by the service
  * worker as the page reads it). Tiles already stored are not fetched again; the service worker
@@ -88,6 +121,7 @@ let preparing = null;
 export function prepareOffline() {
   if (preparing || !('caches' in window) || !navigator.onLine || !state.mine.length) return preparing;
   preparing = (async () => {
+    await storeData();
     const urls = offlineTiles(state.mine, state.tilejson?.bounds);
     const cache = await caches.open(TILES);
     const progress = { done: 0, total: urls.length };
@@ -98,7 +132,7 @@ export function prepareOffline() {
     const worker = async () => {
       while (next < urls.length && !capped) {
         const url = urls[next++];
-        let res = await cache.match(url);
+        let res = await cache.match(url, { ignoreVary: true });
         if (!res) {
           try {
             res = await fetch(url);
@@ -248,10 +282,13 @@ export function conflictBox(e, { ids = false } = {}) {
   );
 }
 
-/** Wires the outbox buttons and the network events. */
-export function wireOffline(onNetwork) {
+/** Wires the outbox buttons (the badge also shows the list: `onBadge`) and the network events. */
+export function wireOffline(onNetwork, onBadge) {
   $('outbox-send').addEventListener('click', () => sendNow());
-  $('outbox-badge').addEventListener('click', () => sendNow());
+  $('outbox-badge').addEventListener('click', () => {
+    onBadge();
+    sendNow();
+  });
   const changed = () => {
     renderOffline();
     onNetwork();

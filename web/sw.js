@@ -83,10 +83,10 @@ self.addEventListener('activate', (e) => {
 });
 
 /** Which cache a GET of `rel` (path relative to the scope) belongs to, or null for none. */
-function cacheFor(rel, req) {
+function cacheFor(rel) {
   if (rel.startsWith('tiles/') && rel.endsWith('.mvt')) return TILES;
-  // An answer made for one account is not kept (the page keeps its own account offline).
-  if (req.headers.has('Authorization')) return null;
+  // DATA_PATHS are public reads, the same with or without a token; the account's own answer
+  // (api/me) is not among them (the page keeps it itself, under a digest of the token).
   if (DATA_PATHS.some((re) => re.test(rel))) return DATA;
   if (rel === '' || SHELL_FILES.includes(rel)) return SHELL;
   return null;
@@ -97,11 +97,12 @@ async function networkFirst(req, cacheName, { navigate = false } = {}) {
   try {
     const res = await fetch(req);
     // Tiles: only refresh what the offline store already holds (its size cap is the page's).
-    const keep = res.ok && (cacheName !== TILES || (await cache.match(req)));
+    const keep = res.ok && (cacheName !== TILES || (await cache.match(req, { ignoreVary: true })));
     if (keep) await cache.put(navigate ? 'index.html' : req, res.clone());
     return res;
   } catch (err) {
-    const hit = navigate ? await cache.match('index.html') : await cache.match(req);
+    // ignoreVary: answers vary on Accept (OGC's HTML pages) and the page asks with its own.
+    const hit = navigate ? await cache.match('index.html') : await cache.match(req, { ignoreVary: true });
     if (hit) return hit;
     throw err;
   }
@@ -116,6 +117,6 @@ self.addEventListener('fetch', (e) => {
     e.respondWith(networkFirst(req, SHELL, { navigate: true }));
     return;
   }
-  const name = cacheFor(url.pathname.slice(scope.length), req);
+  const name = cacheFor(url.pathname.slice(scope.length));
   if (name) e.respondWith(networkFirst(req, name));
 });
