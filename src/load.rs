@@ -140,6 +140,17 @@ fn load_plan(file: &Path) -> Result<Plan, LoadError> {
             "park_service_radii_m must be positive metres",
         ));
     }
+    if plan
+        .time_zone
+        .as_deref()
+        .is_some_and(|tz| !crate::model::is_time_zone_name(tz))
+    {
+        return Err(invalid(
+            file,
+            "plan",
+            "time_zone must be an IANA time zone name such as Asia/Shanghai",
+        ));
+    }
     let programmes: HashSet<_> = plan.programmes.iter().map(|p| p.programme).collect();
     if programmes.len() != plan.programmes.len() {
         return Err(invalid(file, "plan", "a programme is listed twice"));

@@ -109,7 +109,7 @@ fn done_since<'a>(
 /// # use renewal_map::model::*;
 /// # use renewal_map::snapshot::Snapshot;
 /// # let plan = Plan { district_code: "1".into(), district_name: "D".into(), source: "s".into(),
-/// #   targets: Default::default(), programmes: vec![], park_service_radii_m: vec![] };
+/// #   targets: Default::default(), programmes: vec![], park_service_radii_m: vec![], time_zone: None };
 /// let snap = Snapshot::build(Dataset { plan, subdistricts: vec![], base: vec![], sites: vec![],
 ///     provenance: Provenance::default() });
 /// let t = renewal_map::timeline::timeline(&snap, &[], "2026-11-01".parse().unwrap());

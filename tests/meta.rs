@@ -182,3 +182,35 @@ async fn meta_rejects_unknown_parameters() {
     let body = get(&r, "/api/meta?x=1").await.expect(400).json();
     assert!(body["error"].as_str().is_some());
 }
+
+/// Times on the page are shown in the data set's time zone: `Asia/Shanghai` unless
+/// `plan.json` names another; a name that is not spelled like an IANA zone stops the load.
+#[tokio::test]
+async fn meta_gives_the_data_set_time_zone() {
+    let meta = get(&router(&default_data()), "/api/meta")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(meta["time_zone"], "Asia/Shanghai");
+
+    let dir = fixture_dir();
+    let plan_file = dir.path().join("plan.json");
+    let mut plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
+    plan["time_zone"] = "Asia/Urumqi".into();
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let meta = get(&router(dir.path()), "/api/meta")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(meta["time_zone"], "Asia/Urumqi");
+
+    plan["time_zone"] = "Asia/<script>".into();
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let err = renewal_map::load::load_dataset(dir.path()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("plan.json") && text.contains("time_zone"),
+        "{text}"
+    );
+}

@@ -2,15 +2,21 @@
 // manifest), its history and, for a signed-in team, the update form. Residents opening a
 // park get a park card instead: name, open since or planned opening, size, distance.
 
-import { api, errorText } from './api.js';
+import { api, errorText, pageRelative } from './api.js';
 import { navigationLinks } from './crs.js';
 import { $, bar, el, swatch } from './dom.js';
-import { kindLabel, num, parkDistance, placeName, programmeLabel, siteName, statusLabel, t, walkNetworkIllustrative } from './i18n.js';
+import { dateTime, kindLabel, num, parkDistance, placeName, programmeLabel, roleLabel, siteName, statusLabel, t, walkNetworkIllustrative } from './i18n.js';
 import { STATUS_COLORS } from './layers.js';
+import { distanceText, distanceTo } from './location.js';
 import { labelPoint, select } from './map.js';
+import { changeWords, conflictBox } from './offline.js';
+import { drop, tryAgain } from './outbox.js';
 import { canEdit } from './session.js';
 import { state } from './state.js';
-import { renderUpdateForm, sendUpdate } from './update.js';
+import { renderUpdateForm, siteEntries } from './update.js';
+
+/** Phones: the update form comes first and the site's details fold below it. */
+const PHONE_FORM = '(max-width: 600px)';
 
 /**
  * The manifest's basis of a site field when it is not real: set as data attributes on the
@@ -83,8 +89,11 @@ function residentCard(feature, distance) {
 export async function openSite(id, { resident = false } = {}) {
   state.card = { id, feature: null, version: null, history: null, conflict: null, message: null, loading: true, resident };
   renderCard();
-  const r = await api(`api/sites/${encodeURIComponent(id)}`);
+  let r = await api(`api/sites/${encodeURIComponent(id)}`);
   if (state.card?.id !== id) return;
+  // No network and this site not read before: the team's list (kept offline) has it.
+  const listed = r.status === 0 ? state.mine.find((f) => f.id === id) : null;
+  if (listed) r = { ok: true, status: 200, body: listed, etag: null };
   if (!r.ok) {
     state.card = { id, feature: null, message: { error: true, text: r.status === 404 ? t('site_missing') : errorText(r) } };
     renderCard();
@@ -144,6 +153,8 @@ function fieldValue(key, v, p) {
     case 'built_year':
     case 'version':
       return String(v);
+    case 'updated_at':
+      return dateTime(v);
     default:
       return typeof v === 'number' ? num(v, 1) : String(v);
   }
@@ -182,22 +193,52 @@ export function renderCard() {
     const label = t(`field_${k}`);
     dl.append(el('dt', { text: label }), el('dd', { dataset: { field: k, ...basisOf(k) }, class: k === 'late' && p.late ? 'late' : '' }, fieldValue(k, p[k], p)));
   }
-  body.push(dl, basisNote(p));
-  if (c.message) body.push(el('p', { class: c.message.error ? 'error' : 'ok', role: 'status', text: c.message.text }));
-  if (c.conflict) body.push(renderConflict(c));
-  if (state.me) body.push(canEdit() ? renderUpdateForm(c) : el('p', { class: 'muted', id: 'update-admin', text: t('admin_no_edit') }));
-  body.push(renderHistory(c.history));
-  $('card-body').replaceChildren(...body);
+  const away = distanceTo(c.feature.geometry);
+  if (away != null) dl.append(el('dt', { text: t('distance_to_site') }), el('dd', { dataset: { field: 'distance' }, text: distanceText(away) }));
+  const status = [];
+  if (c.message) status.push(el('p', { class: c.message.error ? 'error' : c.message.pending ? 'muted pending' : 'ok', role: 'status', text: c.message.text }));
+  status.push(...outboxNotes(c));
+  const editing = state.me && canEdit();
+  const form = state.me ? (editing ? renderUpdateForm(c) : el('p', { class: 'muted', id: 'update-admin', text: t('admin_no_edit') })) : null;
+  if (editing && window.matchMedia(PHONE_FORM).matches) {
+    // One hand on a phone: what to change first, the details folded below.
+    const head = away != null ? el('p', { class: 'muted', id: 'card-distance', text: `${t('distance_to_site')} ${distanceText(away)}` }) : null;
+    const details = el('details', { id: 'card-details', class: 'card-details' }, el('summary', { text: t('card_details') }), dl, basisNote(p));
+    body.push(head, ...status, form, details, renderHistory(c.history));
+  } else {
+    body.push(dl, basisNote(p), ...status, form, renderHistory(c.history));
+  }
+  $('card-body').replaceChildren(...body.filter(Boolean));
 }
 
-function changeSummary(ch) {
-  const parts = [];
-  if (ch.status != null) parts.push(statusLabel(ch.status));
-  if (ch.progress != null) parts.push(`${num(ch.progress, 0)}%`);
-  if (ch.note) parts.push(ch.note);
-  else if (ch.note === '') parts.push(t('note_cleared'));
-  if (ch.reason) parts.push(ch.reason);
-  return parts.join(' · ');
+/** What the outbox holds for this site: queued changes, conflicts (with the choice), refusals. */
+function outboxNotes(c) {
+  const out = [];
+  const mine = siteEntries(c.id);
+  const pending = mine.filter((e) => e.state === 'pending');
+  if (pending.length) {
+    out.push(el('p', { class: 'pending-note', id: 'card-pending' }, el('b', { text: `${t('outbox_pending_site')}: ` }), pending.map((e) => changeWords(e.change)).join('; ')));
+  }
+  let first = true;
+  for (const e of mine) {
+    if (e.state === 'conflict') {
+      out.push(conflictBox(e, { ids: first }));
+      first = false;
+    } else if (e.state === 'failed') {
+      out.push(
+        el(
+          'div',
+          { class: 'refused', role: 'alert', dataset: { seq: String(e.seq) } },
+          el('p', { class: 'error', text: `${t('update_failed')}: ${e.error ?? ''}` }),
+          el('p', {}, el('b', { text: t('conflict_yours') }), changeWords(e.change)),
+          el('div', { class: 'buttons' },
+            el('button', { type: 'button', class: 'outbox-again', text: t('outbox_try_again'), onclick: () => tryAgain(e.seq) }),
+            el('button', { type: 'button', class: 'outbox-drop', text: t('outbox_drop'), onclick: () => drop(e.seq) })),
+        ),
+      );
+    }
+  }
+  return out;
 }
 
 function renderHistory(h) {
@@ -214,10 +255,12 @@ function renderHistory(h) {
         el(
           'li',
           {},
-          el('div', { class: 'muted' }, `${ch.at ?? ''} · ${ch.actor ?? ''}${ch.role ? ` (${ch.role})` : ''}`),
+          el('div', { class: 'muted' }, el('time', { datetime: ch.at ?? '', text: dateTime(ch.at) }), ` · ${ch.actor ?? ''}${ch.role ? ` (${roleLabel(ch.role)})` : ''}`),
           el('div', {}, `${statusLabel(from.status)} ${num(from.progress, 0)}% → ${statusLabel(to.status)} ${num(to.progress, 0)}%`),
           ch.note ? el('div', { text: ch.note }) : null,
           ch.reason ? el('div', { class: 'muted', text: ch.reason }) : null,
+          historyPhotos(ch.photos),
+          ch.position ? el('div', { class: 'muted history-position', text: t('history_position', { a: num(ch.position.accuracy_m, 0) }) }) : null,
         ),
       );
     }
@@ -226,37 +269,16 @@ function renderHistory(h) {
   return box;
 }
 
-function renderConflict(c) {
-  const cur = c.conflict.current?.properties ?? {};
-  const last = c.conflict.last;
+/** A change's photos: thumbnails when the history gives records, else how many. */
+function historyPhotos(photos) {
+  if (!Array.isArray(photos) || !photos.length) return null;
+  const withUrls = photos.filter((ph) => ph && typeof ph === 'object' && ph.thumbnail_url);
+  if (!withUrls.length) return el('div', { class: 'muted history-photos', text: t('history_photos', { n: photos.length }) });
   return el(
     'div',
-    { class: 'conflict', role: 'alert' },
-    el('h3', { text: t('conflict_title') }),
-    el(
-      'p',
-      {},
-      el('b', { text: t('conflict_theirs') }),
-      `${statusLabel(cur.status)} · ${num(cur.progress, 0)}%`,
-      cur.note ? ` · ${cur.note}` : '',
-      last ? ` (${t('by')} ${last.actor ?? ''} ${last.at ?? ''})` : cur.updated_at ? ` (${cur.updated_at})` : '',
-    ),
-    el('p', {}, el('b', { text: t('conflict_yours') }), changeSummary(c.conflict.mine)),
-    el(
-      'div',
-      { class: 'buttons' },
-      el('button', { type: 'button', id: 'conflict-retry', class: 'primary', text: t('conflict_retry'), onclick: () => sendUpdate(c.conflict.mine) }),
-      el('button', {
-        type: 'button',
-        id: 'conflict-discard',
-        text: t('conflict_discard'),
-        onclick: () => {
-          c.conflict = null;
-          c.draft = null;
-          renderCard();
-        },
-      }),
+    { class: 'history-photos' },
+    withUrls.map((ph) =>
+      el('a', { href: pageRelative(ph.url), target: '_blank', rel: 'noopener' }, el('img', { src: pageRelative(ph.thumbnail_url), alt: t('update_photo'), loading: 'lazy', width: '72', height: '72' })),
     ),
   );
 }
-

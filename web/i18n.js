@@ -1,6 +1,9 @@
 // Words of the page in simplified Chinese (default) and English. Numbers are never here:
 // every number on the page comes from an API answer and is only formatted. Status, kind and
-// budget-line labels and place names come from GET /api/meta (setMeta).
+// budget-line labels and place names come from GET /api/meta (setMeta). Times are shown in
+// the data set's time zone (`time_zone` of /api/meta, Asia/Shanghai by default).
+
+import { FIELD_STRINGS } from './i18n-field.js';
 
 const STRINGS = {
   zh: {
@@ -301,6 +304,8 @@ const STRINGS = {
   },
 };
 
+for (const l of ['zh', 'en']) Object.assign(STRINGS[l], FIELD_STRINGS[l]);
+
 /** Labels and place names from GET /api/meta (the server owns them; nothing is copied here). */
 let meta = null;
 
@@ -380,6 +385,49 @@ export function date(iso) {
   const d = new Date(`${String(iso).slice(0, 10)}T00:00:00Z`);
   if (Number.isNaN(d.getTime())) return String(iso);
   return new Intl.DateTimeFormat(current === 'en' ? 'en-GB' : 'zh-CN', { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
+}
+
+/** The zone times are shown in when the server names none (or one this browser lacks). */
+export const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
+
+/** The data set's time zone, as the server gives it, if this browser knows it. */
+export function timeZone() {
+  const tz = meta?.time_zone;
+  if (!tz) return DEFAULT_TIME_ZONE;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return tz;
+  } catch {
+    return DEFAULT_TIME_ZONE;
+  }
+}
+
+/** Formats an RFC 3339 instant (any offset) as date and time in the data set's time zone. */
+export function dateTime(iso) {
+  if (!iso) return '–';
+  const d = new Date(String(iso));
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return new Intl.DateTimeFormat(current === 'en' ? 'en-GB' : 'zh-CN', {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZone: timeZone(),
+  }).format(d);
+}
+
+/** The name of an account's role in the page's language. */
+export function roleLabel(role) {
+  const key = `role_${role}`;
+  const s = t(key);
+  return s === key ? String(role ?? '') : s;
+}
+
+/** A size in bytes as KB or MB. */
+export function bytes(n) {
+  return n >= 1024 * 1024 ? t('size_mb', { n: num(n / 1024 / 1024, 1) }) : t('size_kb', { n: num(n / 1024, 0) });
 }
 
 /** Formats a number from an API answer for the current language. */

@@ -10,13 +10,19 @@ import { applyFilters, filterSubdistrict, readFilters, renderFilters, resetFilte
 import { date, lang, setLang, setMeta, t } from './i18n.js';
 import { setPalette } from './layers.js';
 import { liveHooks, renderExports, setupExports, setupTimeSlider, startLive } from './live.js';
-import { boundsOf, initMap, labelLanguage, mapHooks, viewPadding } from './map.js';
+import { boundsOf, initMap, labelLanguage, labelPoint, mapHooks, viewPadding } from './map.js';
 import { loadStats, panelHooks, renderLegend, renderNotice, renderProgress, renderSelection, renderVisible } from './panels.js';
 import { findNearest, locate, parksHooks, renderNearest, setPickMode } from './parks.js';
 import { forgetToken, renderMine, renderWho, sessionHooks, signIn, signOut, storedToken } from './session.js';
 import { state, view } from './state.js';
-import { loadHistory } from './card.js';
+import { loadHistory, setCardFeature } from './card.js';
 import { loadTimeline, renderTimeline, wireTimeline } from './chart.js';
+import { locateMe, locationHooks, renderLocation } from './location.js';
+import { prepareOffline, registerWorker, renderOffline, renderOutbox, wireOffline } from './offline.js';
+import { entries, flush, outboxHooks } from './outbox.js';
+import { refreshAfterChange, siteEntries } from './update.js';
+import { select } from './map.js';
+import { sortMine } from './session.js';
 
 const LANG_KEY = 'renewal-map.lang';
 
@@ -49,11 +55,27 @@ function renderAll() {
   renderExports();
   renderVisible();
   renderTimeline();
+  renderOffline();
+  renderLocation();
+  renderOutbox();
 }
 
-function focusSite(f) {
-  openSite(f.id);
+/** Opens a site's card, then fits the site into the map left above the card (phones). */
+async function focusSite(f) {
+  await openSite(f.id);
   view.map.fitBounds(boundsOf([f.geometry]), { padding: viewPadding(40), maxZoom: 17, duration: 500 });
+}
+
+/** A tapped site stays in sight: if the card now covers it, the map moves it above the card. */
+async function openTapped(id) {
+  await openSite(id);
+  const g = state.card?.id === id ? state.card.feature?.geometry : null;
+  const at = g && labelPoint(g);
+  if (!at || !window.matchMedia('(max-width: 799px)').matches) return;
+  const p = view.map.project(at);
+  const mapBox = $('map').getBoundingClientRect();
+  const cardTop = $('card').getBoundingClientRect().top - mapBox.top;
+  if (p.y > cardTop - 24) view.map.panBy([0, p.y - cardTop / 2], { duration: 300 });
 }
 
 function showTab(name) {
@@ -84,6 +106,16 @@ function wireUi() {
   $('parks-pick').addEventListener('click', () => setPickMode(!state.pickMode));
   $('parks-locate').addEventListener('click', locate);
   $('mine-search').addEventListener('input', renderMine);
+  $('locate-me').addEventListener('click', locateMe);
+  wireOffline(
+    () => {
+      if (navigator.onLine) applyFilters();
+    },
+    () => {
+      closeCard();
+      showTab('mine');
+    },
+  );
   $('sign-out').addEventListener('click', signOut);
   $('print').addEventListener('click', () => window.print());
   $('visible-sites').addEventListener('toggle', renderVisible);
@@ -118,7 +150,7 @@ function wireUi() {
 }
 
 function installHooks() {
-  mapHooks.openSite = (id) => openSite(id);
+  mapHooks.openSite = (id) => openTapped(id);
   mapHooks.picked = (lng, lat) => findNearest(lng, lat);
   let pending = false;
   mapHooks.moved = () => {
@@ -137,6 +169,38 @@ function installHooks() {
   parksHooks.showTab = showTab;
   sessionHooks.focusSite = focusSite;
   sessionHooks.renderCard = renderCard;
+  // A field team's sites are listed: store the map around them and send what waits.
+  sessionHooks.listed = () => {
+    renderOffline();
+    if (state.me?.role === 'field') prepareOffline();
+    flush();
+  };
+  locationHooks.located = () => {
+    sortMine();
+    renderMine();
+    if (!document.getElementById('update-form')) renderCard();
+  };
+  outboxHooks.changed = async () => {
+    const id = state.card?.id;
+    const before = id ? JSON.stringify(siteEntries(id).map((e) => [e.seq, e.state])) : '';
+    await renderOutbox();
+    renderMine();
+    // Redraw the card only when its site's part of the outbox changed (it holds the form).
+    if (id && JSON.stringify(siteEntries(id).map((e) => [e.seq, e.state])) !== before) renderCard();
+  };
+  outboxHooks.applied = async (entry, feature) => {
+    const c = state.card;
+    const open = c?.id === entry.site_id && c.feature;
+    if (open) {
+      setCardFeature(feature, null);
+      c.draft = null;
+      c.message = { text: t('update_saved') };
+      renderCard();
+      $('card-body').querySelector('p.ok')?.scrollIntoView({ block: 'nearest' });
+      select(feature);
+    }
+    await refreshAfterChange(open ? entry.site_id : null);
+  };
   liveHooks.refreshFilters = () => Promise.all([applyFilters(), loadTimeline()]);
   liveHooks.refreshCard = async (id) => {
     // An open update form keeps the version it was made against: refreshing it under the
@@ -155,6 +219,8 @@ function installHooks() {
 async function main() {
   setLang(localStorage.getItem(LANG_KEY) ?? 'zh');
   applyI18n();
+  registerWorker();
+  await renderOutbox();
   installHooks();
   wireUi();
   wireTimeline();
@@ -189,5 +255,5 @@ async function main() {
   document.body.dataset.ready = 'true';
 }
 
-window.__app = { state, openSite, findNearest, showTab };
+window.__app = { state, openSite, findNearest, showTab, outbox: { entries, flush } };
 main();

@@ -18,6 +18,8 @@ export const state = {
   pickMode: false,
   nearest: null, // { lng, lat, open: [...], building: [...] }
   live: { connected: false, last: null },
+  position: null, // { lon, lat, accuracy_m } after "locate me"
+  photosApi: false, // whether the server takes photos (POST /api/sites/{id}/photos)
 };
 
 /** The MapLibre map, once made. */

@@ -1,7 +1,8 @@
 //! `GET /api/meta`: what the map page needs to know and must not copy: status and kind
 //! labels in both languages, the status palette, the moves each role may make (computed from
 //! the lifecycle rules in `model::transition`, not restated), request limits, the data set's
-//! provenance and its notice, and the names of places in both languages.
+//! provenance and its notice, the names of places in both languages, and the data set's time
+//! zone (`time_zone`, from `plan.json`, default `Asia/Shanghai`) in which the page shows times.
 
 use std::collections::BTreeMap;
 
@@ -165,6 +166,7 @@ pub(super) async fn meta(
             "name_en": district.and_then(|d| d.name_en.clone()),
         },
         "today": state.config.today().to_string(),
+        "time_zone": fixed.plan.time_zone(),
         "provenance": fixed.provenance,
         "illustrative": {
             "any": fixed.provenance.has_illustrative(),

@@ -73,7 +73,7 @@ pub(super) fn api_paths(paths: &mut Map<String, Value>, base: &str) {
     add(
         "/api/meta",
         get(
-            "The data set: what is real and what is illustrative, sources, licences, limits, labels",
+            "The data set: what is real and what is illustrative, sources, licences, limits, labels, its time zone (`time_zone`, IANA name, default Asia/Shanghai)",
             "meta",
             vec![],
             responses("Metadata", "application/json", object()),

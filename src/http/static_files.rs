@@ -8,8 +8,14 @@
 //! - a file of the page itself, anywhere under the web directory but outside `node_modules/`,
 //!   with a web extension ([`PAGE_EXTENSIONS`]), except npm's `package.json` and
 //!   `package-lock.json`;
-//! - anything under `node_modules/maplibre-gl/dist/`, `node_modules/uplot/dist/` and
-//!   `node_modules/swagger-ui-dist/` (the map, chart and API-docs libraries, served by us).
+//! - anything under `node_modules/maplibre-gl/dist/`, `node_modules/uplot/dist/`,
+//!   `node_modules/idb/build/` and `node_modules/swagger-ui-dist/` (the map, chart,
+//!   IndexedDB-outbox and API-docs libraries, served by us).
+//!
+//! The service worker is the page file `sw.js` at the web directory's root, so its scope is the
+//! page's directory without `Service-Worker-Allowed`; it is served `no-cache` like the page, so
+//! a deploy reaches the browser's update check. The web app manifest is `manifest.webmanifest`
+//! (`application/manifest+json`).
 //!
 //! The file is then served by path (tower-http's `ServeFile`), so no spelling of the request
 //! can reach another file, and nothing is ever redirected (so no protocol-relative
@@ -61,9 +67,12 @@ pub const UPLOT_DIST: &str = "node_modules/uplot/dist/";
 /// The public prefix of Swagger UI's distribution (the HTML API docs at `/ogc/api?f=html`).
 pub const SWAGGER_UI_DIST: &str = "node_modules/swagger-ui-dist/";
 
+/// The public prefix of idb's ES module build (the field app's IndexedDB outbox).
+pub const IDB_DIST: &str = "node_modules/idb/build/";
+
 /// Whether `path` lies in a pinned npm distribution served to the page.
 fn in_vendor_dist(path: &str) -> bool {
-    [MAPLIBRE_DIST, UPLOT_DIST, SWAGGER_UI_DIST]
+    [MAPLIBRE_DIST, UPLOT_DIST, IDB_DIST, SWAGGER_UI_DIST]
         .iter()
         .any(|dist| path.starts_with(dist))
 }
@@ -191,5 +200,15 @@ mod tests {
             Some("node_modules/maplibre-gl/dist/maplibre-gl.js")
         );
         assert_eq!(public_path("/config.json").as_deref(), Some("config.json"));
+        assert_eq!(public_path("/sw.js").as_deref(), Some("sw.js"));
+        assert_eq!(
+            public_path("/manifest.webmanifest").as_deref(),
+            Some("manifest.webmanifest")
+        );
+        assert_eq!(
+            public_path("/node_modules/idb/build/index.js").as_deref(),
+            Some("node_modules/idb/build/index.js")
+        );
+        assert_eq!(public_path("/node_modules/idb/package.json"), None);
     }
 }

@@ -19,8 +19,9 @@ pub use evidence::{
 pub use filter::SiteFilter;
 pub use provenance::{Basis, FieldProvenance, LayerProvenance, Notice, Provenance};
 pub use site::{
-    BaseFeature, BaseKind, Compound, GeometryBasis, Plan, Programme, ProgrammeTarget, RenewalKind,
-    RenewalStatus, Site, SiteDetail, SiteId, SubDistrict, UnknownName,
+    BaseFeature, BaseKind, Compound, DEFAULT_TIME_ZONE, GeometryBasis, MAX_TIME_ZONE_CHARS, Plan,
+    Programme, ProgrammeTarget, RenewalKind, RenewalStatus, Site, SiteDetail, SiteId, SubDistrict,
+    UnknownName, is_time_zone_name,
 };
 pub use transition::{
     BreachKind, MAX_INVESTMENT_WAN, MAX_NOTE_CHARS, RuleBreach, SitePatch, apply_patch,

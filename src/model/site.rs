@@ -450,6 +450,46 @@ pub struct Plan {
     pub programmes: Vec<ProgrammeTarget>,
     /// Walking radii in metres for the park-access indicator (e.g. 300 and 500).
     pub park_service_radii_m: Vec<f64>,
+    /// The district's IANA time zone (`Asia/Shanghai`), in which the map page shows times;
+    /// `None` (the key left out of `plan.json`) means [`DEFAULT_TIME_ZONE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+
+/// The time zone of a data set whose plan names none: the first user's, Shenyang's.
+pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
+
+/// Longest time zone name a plan may give (IANA names are far shorter).
+pub const MAX_TIME_ZONE_CHARS: usize = 64;
+
+impl Plan {
+    /// The time zone times are shown in: the plan's, else [`DEFAULT_TIME_ZONE`].
+    pub fn time_zone(&self) -> &str {
+        self.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE)
+    }
+}
+
+/// Whether `name` is spelled like an IANA time zone (`Asia/Shanghai`, `UTC`, `Etc/GMT-8`):
+/// ASCII letters, digits, `/`, `_`, `-` and `+`, starting with a letter, at most
+/// [`MAX_TIME_ZONE_CHARS`]. Whether the zone exists is the browser's to know (the page falls
+/// back to [`DEFAULT_TIME_ZONE`] for a zone it does not know).
+///
+/// # Examples
+///
+/// ```
+/// use renewal_map::model::is_time_zone_name;
+/// assert!(is_time_zone_name("Asia/Shanghai"));
+/// assert!(is_time_zone_name("Etc/GMT-8"));
+/// assert!(!is_time_zone_name(""));
+/// assert!(!is_time_zone_name("Asia/Shang hai"));
+/// assert!(!is_time_zone_name("../etc"));
+/// ```
+pub fn is_time_zone_name(name: &str) -> bool {
+    name.len() <= MAX_TIME_ZONE_CHARS
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'))
 }
 
 #[cfg(test)]

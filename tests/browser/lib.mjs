@@ -48,12 +48,28 @@ export async function launch(options = {}) {
 }
 
 /**
+ * Launches chromium on the profile in `userDataDir` (kept: close and launch again on the same
+ * directory to reopen the browser with its IndexedDB, caches and service worker).
+ */
+export async function launchProfile(userDataDir, options = {}) {
+  assert.ok(BASE_URL, 'BASE_URL is not set: run the scenarios with tests/browser/run.mjs');
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: DESKTOP,
+    locale: 'zh-CN',
+    ...options,
+  });
+}
+
+/**
  * The page asks (HEAD) whether endpoints other branches add are there: live events, exports,
  * `as_of` on stats. Until they are merged those probes answer 4xx, which Chromium logs as a
  * console error; that is expected, nothing else is.
  */
 export const OPTIONAL_PROBES = [
-  /^console error: Failed to load resource: the server responded with a status of 40[04] .*\/api\/(events|export\/sites\.csv|stats\?as_of=[^ ]*)\)$/,
+  /^console error: Failed to load resource: the server responded with a status of 40[045] .*\/api\/(events|export\/sites\.csv|stats\?as_of=[^ ]*|sites\/[^/ ]+\/photos)\)$/,
 ];
 
 /**

@@ -127,8 +127,10 @@ try {
     RENEWAL_MAP_WEB: webDir,
     TODAY: today,
   };
-  const only = process.argv.slice(2);
-  const args = ['--test', '--test-concurrency=1', ...(only.length ? only.map((f) => path.resolve(f)) : files)];
+  // Files to run (default: every scenario); `--test-name-pattern=…` and other flags pass through.
+  const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const args = ['--test', '--test-concurrency=1', ...flags, ...(only.length ? only.map((f) => path.resolve(f)) : files)];
   const t = spawnSync(process.execPath, args, { stdio: 'inherit', env });
   code = t.status ?? 1;
 } catch (e) {

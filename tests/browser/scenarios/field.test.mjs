@@ -29,8 +29,11 @@ async function signIn(page, token, { remember = false, sites = true } = {}) {
   if (sites) await page.waitForSelector('#mine-list li[data-site]');
 }
 
-/** Options of the card's status select. */
-const statusOptions = (page) => page.$$eval('#update-status option', (os) => os.map((o) => o.value));
+/** The card's status buttons (the site's own status first, then the allowed moves). */
+const statusOptions = (page) => page.$$eval('#update-status button[data-status]', (bs) => bs.map((b) => b.dataset.status));
+
+/** Presses the status button of `status`. */
+const chooseStatus = (page, status) => page.click(`#update-status button[data-status="${status}"]`);
 
 /** Records the JSON bodies of the page's PATCH requests. */
 function patches(page) {
@@ -74,7 +77,7 @@ test('a field user updates a site: the card, the map and the progress panel chan
   await page.click(`#mine-list li[data-site="${site.id}"] button`);
   await page.waitForSelector('#update-form');
   await mapIdle(page);
-  await page.selectOption('#update-status', 'completed');
+  await chooseStatus(page, 'completed');
   await page.fill('#update-progress-number', '100');
   await page.fill('#update-note', '竣工 browser test');
   await shot(page, '11-field-update-form');
@@ -124,7 +127,7 @@ test('a stale update shows the other change and can be retried', async () => {
   assert.equal(r.status, 200, `PATCH by the other user answered ${r.status}: ${JSON.stringify(r.body)}`);
 
   await page.fill('#update-progress-number', '100');
-  await page.selectOption('#update-status', 'completed');
+  await chooseStatus(page, 'completed');
   await page.click('#update-submit');
   await page.waitForSelector('#card .conflict');
   const text = await page.textContent('#card .conflict');
@@ -154,7 +157,7 @@ test('a field user is offered only the moves the server allows; the form\'s limi
   assert.equal(await page.getAttribute('#update-note', 'maxlength'), '2000');
   assert.equal(await page.getAttribute('#update-reason', 'maxlength'), '2000');
   assert.equal(await page.isVisible('#update-reason'), false, 'no reason asked for a forward move');
-  await page.selectOption('#update-status', 'suspended');
+  await chooseStatus(page, 'suspended');
   assert.ok(await page.isVisible('#update-reason'), 'suspending offers a reason');
 
   const byStatus = {};
@@ -213,7 +216,7 @@ test('a planner moving a site back or resuming it must give a reason', async () 
   await openCard(page, done.id);
   assert.ok(!(await statusOptions(page)).includes('suspended'), 'a completed site cannot be suspended');
   assert.equal(await page.isVisible('#update-reason'), false);
-  await page.selectOption('#update-status', 'under_construction');
+  await chooseStatus(page, 'under_construction');
   assert.ok(await page.isVisible('#update-reason'), 'moving back asks for a reason');
   assert.equal(await page.$eval('#update-reason', (i) => i.required), true);
   await page.fill('#update-progress-number', '90');
@@ -226,7 +229,7 @@ test('a planner moving a site back or resuming it must give a reason', async () 
 
   await openCard(page, suspended.id);
   assert.equal(await page.isVisible('#update-reason'), false);
-  await page.selectOption('#update-status', 'design');
+  await chooseStatus(page, 'design');
   assert.ok(await page.isVisible('#update-reason'), 'resuming asks for a reason');
   assert.equal(await page.$eval('#update-reason', (i) => i.required), true);
   await shot(page, '14-planner-resume-reason');
