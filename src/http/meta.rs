@@ -201,11 +201,10 @@ pub(super) async fn meta(
         },
         "distance": {
             "method": "straight_line",
-            "about": "geodesic distance on the WGS84 ellipsoid from the point to the park's edge; there is no walking network yet",
+            "about": "distance_m: geodesic distance on the WGS84 ellipsoid from the point to the park's edge; walk_m and walk_min: along the data set's street network (null where it does not reach the park)",
             "label": {"zh": "直线距离", "en": "straight-line distance"},
-            "walking_minutes": false,
+            "walking_minutes": true,
         },
         "park_service_radii_m": fixed.plan.park_service_radii_m,
-        "time_zone": crate::photos::TIME_ZONE,
     })))
 }
