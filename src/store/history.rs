@@ -64,6 +64,10 @@ pub(super) const COLUMNS: &str = "seq, site_id, at, actor, role, from_status, fr
                        to_progress, note, reason, plan, version, change_kind, bbox, generation, \
                        geometry_changed, site_kind, photos, position";
 
+/// How many columns [`COLUMNS`] names: a query that selects more after them reads those from
+/// this index on.
+pub(super) const COLUMN_COUNT: usize = 20;
+
 /// A change row as plain column values, before parsing (both stores read into it).
 pub(super) struct RawChange {
     pub(super) seq: i64,
@@ -211,7 +215,11 @@ impl Store {
         ))?;
         let rows = stmt
             .query_map(rusqlite::params![since, limit as i64], |r| {
-                Ok((raw(r)?, r.get::<_, String>(18)?, r.get::<_, bool>(19)?))
+                Ok((
+                    raw(r)?,
+                    r.get::<_, String>(COLUMN_COUNT)?,
+                    r.get::<_, bool>(COLUMN_COUNT + 1)?,
+                ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
@@ -263,4 +271,14 @@ pub(super) fn plan_diff(before: &Site, after: &Site) -> Option<Value> {
         );
     }
     (!m.is_empty()).then_some(Value::Object(m))
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::{COLUMN_COUNT, COLUMNS};
+
+    #[test]
+    fn column_count_matches_the_column_list() {
+        assert_eq!(COLUMNS.split(',').count(), COLUMN_COUNT);
+    }
 }

@@ -15,7 +15,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Row};
 
 use super::{pg_error, schema, sites};
-use crate::store::history::{RawChange, change};
+use crate::store::history::{COLUMN_COUNT, RawChange, change};
 use crate::store::{Change, FeedEntry, StoreError};
 
 /// The change columns, typed as [`RawChange`] wants them.
@@ -124,8 +124,8 @@ pub(super) fn committed_after(
             let version = raw.version;
             Ok(FeedEntry {
                 change: change(raw)?,
-                site: sites::from_record(r.get(18), version)?,
-                retired: r.get(19),
+                site: sites::from_record(r.get(COLUMN_COUNT), version)?,
+                retired: r.get(COLUMN_COUNT + 1),
             })
         })
         .collect()
