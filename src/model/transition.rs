@@ -125,7 +125,7 @@ fn invalid(code: &'static str, message: impl Into<String>) -> RuleBreach {
 /// # Examples
 /// ```
 /// # use renewal_map::model::*;
-/// # fn site() -> Site { Site { id: SiteId("park-001".into()), fid: 1, name: "P".into(),
+/// # fn site() -> Site { Site { id: SiteId("park-001".into()), fid: 1, name: "P".into(), name_en: None,
 /// #   kind: RenewalKind::PocketPark, subdistrict: "S".into(), subdistrict_code: "1".into(),
 /// #   status: RenewalStatus::Design, progress: 10, investment_wan: 1.0,
 /// #   programme: Programme::Construction, project_id: "p".into(),
