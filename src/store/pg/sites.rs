@@ -7,7 +7,7 @@ use postgres::types::ToSql;
 use serde_json::Value;
 
 use super::{pg_error, schema};
-use crate::load::{site_from_record, site_record};
+use crate::load::site_record;
 use crate::model::{Site, Timestamp};
 use crate::store::{ChangeKind, Commit, Replay, StoreError, StoredSite, history};
 
@@ -24,18 +24,8 @@ fn record_parts(site: &Site) -> (String, String) {
     (record.to_string(), geometry)
 }
 
-pub(super) fn from_record(text: &str, version: i64) -> Result<Site, StoreError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| StoreError::BadValue {
-        what: "feature",
-        value: e.to_string(),
-    })?;
-    let mut site = site_from_record(&value).map_err(|e| StoreError::BadValue {
-        what: "feature",
-        value: e.to_string(),
-    })?;
-    site.version = version as u64;
-    Ok(site)
-}
+/// A site from its stored feature text (the same record as the SQLite store's).
+pub(super) use crate::store::sites::from_record;
 
 /// Geometry from GeoJSON text, in WGS84; `NULL` for a missing geometry.
 const GEOM: &str =
