@@ -17,6 +17,10 @@ use renewal_map::store::pg::{self, PgStore};
 use renewal_map::store::{self, NewAccount, OpenMode, ServeLock, SiteStore, Store, StoreError};
 use renewal_map::{AppState, app, load};
 
+/// The allocator: mimalloc, for the allocation-heavy tile encoding (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli {
     pub mod config_file;
 }
@@ -427,6 +431,8 @@ fn serve(config: Config, db: &DbArgs) -> Result<(), String> {
     // set's sites.geojson then); the data set still gives the base map and the plan. On a
     // shared store this reads the newest state every instance committed: an instance started
     // later is caught up before it listens.
+    // The file's copy is dropped first, so the two are never in memory together.
+    dataset.sites = Vec::new();
     dataset.sites = store.sites().map_err(|e| e.to_string())?;
     let snapshot = Snapshot::build(dataset);
     tracing::info!(

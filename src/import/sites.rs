@@ -93,7 +93,7 @@ pub fn read_geojson(name: &str, text: &str, datum: Datum) -> Result<ReadOutcome,
         if let Some(g) = f.get_mut("geometry") {
             convert_raw(g, datum);
         }
-        match site_from_record(&f) {
+        match site_from_record(f) {
             Ok(site) => out.sites.push(ReadSite { at, site }),
             Err(e) => out.errors.push(format!("{name}: {at}: {}", problem(&e))),
         }
@@ -192,7 +192,7 @@ fn read_rows(
                 row.insert(f, c.trim());
             }
         }
-        match row_record(&row, datum).and_then(|r| site_from_record(&r).map_err(|e| problem(&e))) {
+        match row_record(&row, datum).and_then(|r| site_from_record(r).map_err(|e| problem(&e))) {
             Ok(site) => out.sites.push(ReadSite { at, site }),
             Err(m) => out.errors.push(format!("{name}: {at}: {m}")),
         }

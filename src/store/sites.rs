@@ -99,7 +99,7 @@ pub(super) fn from_record(text: &str, version: i64) -> Result<Site, StoreError> 
         what: "feature",
         value: e.to_string(),
     })?;
-    let mut site = site_from_record(&value).map_err(|e| StoreError::BadValue {
+    let mut site = site_from_record(value).map_err(|e| StoreError::BadValue {
         what: "feature",
         value: e.to_string(),
     })?;
@@ -132,12 +132,10 @@ pub(super) fn seed(conn: &mut Connection, sites: &[Site], fresh: bool) -> Result
     let mut added = 0usize;
     let mut filled = 0usize;
     for s in sites {
+        // Statements are prepared once for the whole loop (24,000 sites at `--scale 100`).
         let row: Option<(Option<String>, i64)> = tx
-            .query_row(
-                "SELECT feature, version FROM site_state WHERE site_id = ?1",
-                [s.id.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT feature, version FROM site_state WHERE site_id = ?1")?
+            .query_row([s.id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         match row {
             None => {
@@ -168,23 +166,23 @@ pub(super) fn seed(conn: &mut Connection, sites: &[Site], fresh: bool) -> Result
 }
 
 fn insert_state(tx: &Transaction<'_>, s: &Site, version: u64) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO site_state (site_id, status, progress, note, planned_start, planned_finish,
              investment_wan, version, updated_at, feature)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            s.id.as_str(),
-            s.status.as_str(),
-            s.progress,
-            s.note,
-            s.planned_start.to_string(),
-            s.planned_finish.to_string(),
-            s.investment_wan,
-            version as i64,
-            s.updated_at.to_string(),
-            record_text(s),
-        ],
-    )?;
+    )?
+    .execute(params![
+        s.id.as_str(),
+        s.status.as_str(),
+        s.progress,
+        s.note,
+        s.planned_start.to_string(),
+        s.planned_finish.to_string(),
+        s.investment_wan,
+        version as i64,
+        s.updated_at.to_string(),
+        record_text(s),
+    ])?;
     Ok(())
 }
 
@@ -196,11 +194,18 @@ fn insert_version(
     seq: Option<i64>,
     retired: bool,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO site_version (site_id, version, at, seq, retired, feature)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![s.id.as_str(), version, at, seq, retired, record_text(s)],
-    )?;
+    )?
+    .execute(params![
+        s.id.as_str(),
+        version,
+        at,
+        seq,
+        retired,
+        record_text(s)
+    ])?;
     Ok(())
 }
 

@@ -7,8 +7,11 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use geo::{Geodesic, GeodesicArea, Geometry, Length, LineString, Polygon};
+use geo::{Geodesic, GeodesicArea, Geometry, Length};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+mod check;
 
 use crate::model::{
     BaseFeature, BaseKind, Compound, Dataset, Date, GeometryBasis, Plan, Programme, Provenance,
@@ -115,12 +118,15 @@ fn load_provenance(file: &Path) -> Result<Provenance, LoadError> {
     }
 }
 
-fn read_json(file: &Path) -> Result<Value, LoadError> {
-    let text = std::fs::read_to_string(file).map_err(|source| LoadError::Read {
+fn read_text(file: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(file).map_err(|source| LoadError::Read {
         file: file.to_owned(),
         source,
-    })?;
-    serde_json::from_str(&text).map_err(|source| LoadError::Json {
+    })
+}
+
+fn read_json(file: &Path) -> Result<Value, LoadError> {
+    serde_json::from_str(&read_text(file)?).map_err(|source| LoadError::Json {
         file: file.to_owned(),
         source,
     })
@@ -174,30 +180,53 @@ struct RawFeature {
     geometry: Geometry<f64>,
 }
 
-fn read_features(file: &Path) -> Result<Vec<RawFeature>, LoadError> {
-    let value = read_json(file)?;
-    if value.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
+/// The top level of a GeoJSON file with its features left as unparsed text: each feature is
+/// parsed, checked and converted in turn, so a large file never sits in memory as one JSON
+/// tree (at `generate --scale 100` that tree was several times the file's 16 MB).
+#[derive(serde::Deserialize)]
+struct RawCollection<'a> {
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    #[serde(borrow)]
+    features: Option<&'a RawValue>,
+}
+
+/// Calls `visit` with each feature of the FeatureCollection in `file`, in file order.
+fn each_feature(
+    file: &Path,
+    mut visit: impl FnMut(RawFeature) -> Result<(), LoadError>,
+) -> Result<(), LoadError> {
+    let text = read_text(file)?;
+    let json_error = |source| LoadError::Json {
+        file: file.to_owned(),
+        source,
+    };
+    let top: RawCollection = serde_json::from_str(&text).map_err(json_error)?;
+    if top.kind.as_ref().and_then(Value::as_str) != Some("FeatureCollection") {
         return Err(invalid(
             file,
             "file",
             "expected a GeoJSON FeatureCollection",
         ));
     }
-    let Some(features) = value.get("features").and_then(Value::as_array) else {
+    let Some(features) = top
+        .features
+        .and_then(|f| serde_json::from_str::<Vec<&RawValue>>(f.get()).ok())
+    else {
         return Err(invalid(
             file,
             "file",
             "FeatureCollection without a features array",
         ));
     };
-    features
-        .iter()
-        .enumerate()
-        .map(|(i, f)| read_feature(file, i, f))
-        .collect()
+    for (i, raw) in features.into_iter().enumerate() {
+        let value: Value = serde_json::from_str(raw.get()).map_err(json_error)?;
+        visit(read_feature(file, i, value)?)?;
+    }
+    Ok(())
 }
 
-fn read_feature(file: &Path, i: usize, f: &Value) -> Result<RawFeature, LoadError> {
+fn read_feature(file: &Path, i: usize, f: Value) -> Result<RawFeature, LoadError> {
     let id = match f.get("id") {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -206,7 +235,7 @@ fn read_feature(file: &Path, i: usize, f: &Value) -> Result<RawFeature, LoadErro
     let label = id
         .as_ref()
         .map_or_else(|| format!("feature #{i}"), |id| format!("feature {id:?}"));
-    if !rings_closed(f.get("geometry")) {
+    if !check::rings_closed(f.get("geometry")) {
         return Err(invalid(
             file,
             &label,
@@ -214,86 +243,18 @@ fn read_feature(file: &Path, i: usize, f: &Value) -> Result<RawFeature, LoadErro
         ));
     }
     let feature: geojson::Feature =
-        serde_json::from_value(f.clone()).map_err(|e| invalid(file, &label, e))?;
+        serde_json::from_value(f).map_err(|e| invalid(file, &label, e))?;
     let Some(g) = feature.geometry else {
         return Err(invalid(file, &label, "feature has no geometry"));
     };
     let geometry = Geometry::<f64>::try_from(&g.value).map_err(|e| invalid(file, &label, e))?;
-    check_geometry(&geometry).map_err(|m| invalid(file, &label, m))?;
+    check::geometry(&geometry).map_err(|m| invalid(file, &label, m))?;
     Ok(RawFeature {
         label,
         id,
         props: feature.properties.unwrap_or_default(),
         geometry,
     })
-}
-
-/// Whether every polygon ring of a raw GeoJSON geometry repeats its first position last
-/// (RFC 7946 §3.1.6); geo-types would silently close them.
-fn rings_closed(geometry: Option<&Value>) -> bool {
-    let Some(g) = geometry else { return true };
-    let ring_closed = |r: &Value| {
-        r.as_array()
-            .is_none_or(|pts| pts.len() < 2 || pts.first() == pts.last())
-    };
-    let polygon_closed = |p: &Value| {
-        p.as_array()
-            .is_none_or(|rings| rings.iter().all(ring_closed))
-    };
-    match (g.get("type").and_then(Value::as_str), g.get("coordinates")) {
-        (Some("Polygon"), Some(c)) => polygon_closed(c),
-        (Some("MultiPolygon"), Some(c)) => {
-            c.as_array().is_none_or(|ps| ps.iter().all(polygon_closed))
-        }
-        _ => true,
-    }
-}
-
-/// Checks WGS84 ranges and ring/line shapes so that later stages can trust the geometry.
-fn check_geometry(g: &Geometry<f64>) -> Result<(), String> {
-    use geo::CoordsIter;
-    for c in g.coords_iter() {
-        if !(c.x.is_finite()
-            && c.y.is_finite()
-            && (-180.0..=180.0).contains(&c.x)
-            && (-90.0..=90.0).contains(&c.y))
-        {
-            return Err(format!(
-                "coordinate ({}, {}) is not WGS84 longitude/latitude",
-                c.x, c.y
-            ));
-        }
-        // Exactly (0, 0) is what a missing position turns into, never a place in a district.
-        if c.x == 0.0 && c.y == 0.0 {
-            return Err(
-                "coordinate (0, 0) is a placeholder for a missing position, not a place".into(),
-            );
-        }
-    }
-    use geo::{Area, Validation};
-    // Two distinct points make a line; rings are closed by the GeoJSON check in
-    // `rings_closed`, and must be simple, non-degenerate and holes inside the exterior.
-    let line_ok = |l: &LineString<f64>| l.0.windows(2).any(|w| w[0] != w[1]);
-    let poly_ok =
-        |p: &Polygon<f64>| p.exterior().0.len() >= 4 && p.unsigned_area() > 0.0 && p.is_valid();
-    let ok = match g {
-        Geometry::Point(_) => true,
-        Geometry::LineString(l) => line_ok(l),
-        Geometry::MultiLineString(m) => !m.0.is_empty() && m.0.iter().all(line_ok),
-        Geometry::Polygon(p) => poly_ok(p),
-        Geometry::MultiPolygon(m) => !m.0.is_empty() && m.0.iter().all(poly_ok),
-        _ => {
-            return Err(
-                "unsupported geometry type (use Point, LineString, Polygon or their Multi forms)"
-                    .into(),
-            );
-        }
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err("line without two distinct points, or polygon that is empty, self-intersecting, or has a hole outside its exterior".into())
-    }
 }
 
 fn prop_str(file: &Path, f: &RawFeature, key: &str) -> Result<String, LoadError> {
@@ -350,8 +311,9 @@ fn load_base(
     out: &mut Vec<BaseFeature>,
 ) -> Result<Vec<SubDistrict>, LoadError> {
     let mut subdistricts = Vec::new();
-    for (i, f) in read_features(file)?.into_iter().enumerate() {
-        let fid = i as u64 + 1;
+    let mut fid = 0;
+    each_feature(file, |f| {
+        fid += 1;
         let wants_area = matches!(
             kind,
             BaseKind::District
@@ -407,7 +369,8 @@ fn load_base(
             osm_id: prop_opt_str(&f, "osm_id"),
             geometry: f.geometry,
         });
-    }
+        Ok(())
+    })?;
     if subdistricts
         .iter()
         .map(|s| &s.code)
@@ -433,7 +396,7 @@ fn load_sites(
         .collect();
     let mut project_programme: HashMap<String, crate::model::Programme> = HashMap::new();
     let mut sites = Vec::new();
-    for f in read_features(file)? {
+    each_feature(file, |f| {
         let site = site_from_feature(file, &f)?;
         match names.get(site.subdistrict_code.as_str()) {
             None => {
@@ -487,7 +450,8 @@ fn load_sites(
             ));
         }
         sites.push(site);
-    }
+        Ok(())
+    })?;
     Ok(sites)
 }
 
@@ -659,7 +623,7 @@ pub fn site_record(site: &Site) -> Value {
 
 /// Reads a site back from its [`site_record`] form, with every check of the data file; the
 /// version is set by the caller (records carry none).
-pub fn site_from_record(record: &Value) -> Result<Site, LoadError> {
+pub fn site_from_record(record: Value) -> Result<Site, LoadError> {
     let file = Path::new(RECORD);
     let f = read_feature(file, 0, record)?;
     site_from_feature(file, &f)
@@ -668,11 +632,11 @@ pub fn site_from_record(record: &Value) -> Result<Site, LoadError> {
 /// Checks a site geometry as the data file's are checked: WGS84 ranges, at least two distinct
 /// points per line, simple non-degenerate polygons with holes inside. Returns what is wrong.
 pub fn check_site_geometry(g: &Geometry<f64>) -> Result<(), String> {
-    check_geometry(g)
+    check::geometry(g)
 }
 
 /// Whether every polygon ring of a raw GeoJSON geometry repeats its first position last
 /// (RFC 7946 §3.1.6); geo-types would close them silently.
 pub fn raw_rings_closed(geometry: &Value) -> bool {
-    rings_closed(Some(geometry))
+    check::rings_closed(Some(geometry))
 }
