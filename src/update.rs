@@ -28,7 +28,7 @@ use crate::model::{
     Account, BreachKind, RuleBreach, Site, SiteId, SitePatch, Timestamp, apply_patch,
 };
 use crate::snapshot::Snapshot;
-use crate::store::{ChangeContext, ChangeKind, Commit, Idempotency, SiteStore, StoreError};
+use crate::store::{ChangeContext, ChangeKind, Commit, Idempotency, Replay, SiteStore, StoreError};
 use crate::tiles::cache::TileCache;
 
 /// How many past instants keep their rebuilt snapshot and tiles in memory (each snapshot costs
@@ -416,6 +416,14 @@ impl UpdateService {
             Err(StoreError::VersionConflict { .. }) => {
                 return Err(self.republish(&snap, next.id.as_str()));
             }
+            Err(StoreError::KeyUsed(winner)) => {
+                // Another instance committed this key first (a client retrying on another
+                // instance, or two connections): show its change, answer as a replay.
+                if self.shared {
+                    self.follow_locked()?;
+                }
+                return self.replayed(&w, winner);
+            }
             Err(StoreError::IdTaken(id)) => return Err(UpdateError::IdTaken(id)),
             Err(StoreError::Revoked(_)) => return Err(UpdateError::Revoked),
             Err(StoreError::UnknownPhoto { id, site }) => {
@@ -517,14 +525,27 @@ impl UpdateService {
         let Some(r) = self.store.replay(w.actor.id, &k.key)? else {
             return Ok(None);
         };
-        if r.request != k.request || r.site_id != w.id.as_str() {
-            return Err(UpdateError::KeyReused { key: k.key.clone() });
+        self.replayed(w, r).map(Some)
+    }
+
+    /// The answer to `w`, whose idempotency key made change `r` before: that change as a
+    /// replay, or [`UpdateError::KeyReused`] when `w` is another request.
+    fn replayed(&self, w: &Write, r: Replay) -> Result<Applied, UpdateError> {
+        let same = w
+            .idempotency
+            .as_ref()
+            .is_some_and(|k| k.request == r.request);
+        if !same || r.site_id != w.id.as_str() {
+            let key = w.idempotency.as_ref().map(|k| k.key.clone());
+            return Err(UpdateError::KeyReused {
+                key: key.unwrap_or_default(),
+            });
         }
         let (site, retired) = self
             .store
             .version(&r.site_id, r.version)?
             .ok_or_else(|| UpdateError::Inconsistent(r.site_id.clone()))?;
-        Ok(Some(Applied {
+        Ok(Applied {
             site,
             seq: r.seq,
             kind: if retired {
@@ -533,7 +554,7 @@ impl UpdateService {
                 w.edit.kind()
             },
             replayed: true,
-        }))
+        })
     }
 
     /// The store holds another version of `id` than the map: only if something wrote the

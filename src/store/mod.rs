@@ -159,9 +159,11 @@ pub enum StoreError {
         /// The change it is attached to.
         seq: i64,
     },
-    /// This store does not keep that kind of record (photos on PostgreSQL, for now).
-    #[error("{0} are not kept by this store")]
-    NotKept(&'static str),
+    /// Another commit (on another instance or connection of a shared store) used this
+    /// account's idempotency key first; nothing was written by this one. Carries the change
+    /// that commit made, so the caller can answer as a replay.
+    #[error("idempotency key used by change {} already", .0.seq)]
+    KeyUsed(Replay),
     /// No account has this name or id.
     #[error("no account named {0:?}")]
     UnknownAccount(String),

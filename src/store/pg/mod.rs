@@ -18,6 +18,7 @@
 mod accounts;
 pub mod copy;
 mod feed;
+mod photos;
 pub mod schema;
 mod sites;
 
@@ -30,7 +31,8 @@ use postgres::{Client, NoTls};
 
 use super::fault::StorageFault;
 use super::{
-    AccountEntry, Change, Commit, FeedEntry, NewAccount, Replay, SiteStore, StoreError, StoredSite,
+    AccountEntry, Change, Commit, FeedEntry, NewAccount, NewPhoto, PhotoAdded, PhotoRecord,
+    PhotoVariant, Replay, SiteStore, StoreError, StoredSite,
 };
 use crate::model::{Account, Site, Timestamp};
 
@@ -310,7 +312,19 @@ impl SiteStore for PgStore {
     }
 
     fn commit(&self, change: &Commit<'_>) -> Result<i64, StoreError> {
-        self.write(|c| sites::commit(c, change))
+        self.write(|c| match sites::commit(c, change) {
+            // The unique index caught a key committed past the check under the commit lock
+            // (a commit that did not take it): the transaction rolled back; answer with the
+            // change that holds the key.
+            Err(StoreError::Postgres(e)) if sites::is_key_violation(&e) => {
+                let key = change.ctx.idempotency.map(|i| i.key).unwrap_or_default();
+                match sites::replay(c, change.ctx.actor.id, key)? {
+                    Some(winner) => Err(StoreError::KeyUsed(winner)),
+                    None => Err(StoreError::Postgres(e)),
+                }
+            }
+            result => result,
+        })
     }
 
     fn stored(&self, id: &str) -> Result<Option<StoredSite>, StoreError> {
@@ -398,5 +412,37 @@ impl SiteStore for PgStore {
 
     fn describe(&self) -> String {
         self.url()
+    }
+
+    fn add_photo(
+        &self,
+        actor: &Account,
+        photo: &NewPhoto<'_>,
+        max_per_site: usize,
+    ) -> Result<PhotoAdded, StoreError> {
+        let published = self.published_seq();
+        self.write(|c| photos::add(c, actor, photo, max_per_site, published))
+    }
+
+    fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        let published = self.published_seq();
+        self.read(|c| photos::one(c, id, published))
+    }
+
+    fn site_photos(&self, site: &str) -> Result<Vec<PhotoRecord>, StoreError> {
+        let published = self.published_seq();
+        self.read(|c| photos::of_site(c, site, published))
+    }
+
+    fn photo_bytes(
+        &self,
+        id: &str,
+        variant: PhotoVariant,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        self.read(|c| photos::bytes(c, id, variant))
+    }
+
+    fn photo_count(&self, site: Option<&str>) -> Result<u64, StoreError> {
+        self.read(|c| photos::count(c, site))
     }
 }

@@ -144,6 +144,15 @@ pub(super) fn commit(c: &mut Client, ch: &Commit<'_>) -> Result<i64, StoreError>
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&schema::COMMIT_LOCK])
         .map_err(pg_error)?;
     let actor = ch.ctx.actor;
+    // Another instance may have committed this key since the service looked (its check runs
+    // under its own writer lock, not under the database's): under the commit lock every
+    // earlier commit is visible, so this check is the one that counts. Checked before the
+    // version, so the loser of a race on one key is answered as a replay, not a 412.
+    if let Some(key) = ch.ctx.idempotency
+        && let Some(winner) = replay_in(&mut tx, actor.id, key.key)?
+    {
+        return Err(StoreError::KeyUsed(winner));
+    }
     let account =
         super::accounts::load_live(&mut tx, actor.id)?.ok_or(StoreError::Revoked(actor.id))?;
     let scope = ch.before.unwrap_or(ch.after);
@@ -217,14 +226,7 @@ pub(super) fn commit(c: &mut Client, ch: &Commit<'_>) -> Result<i64, StoreError>
     let generation = ch.generation.map(|g| g as i64);
     let key = ch.ctx.idempotency.map(|i| i.key);
     let request = ch.ctx.idempotency.map(|i| i.request);
-    // This store keeps no photos (SQLite only, for now): no update can name one it holds.
-    if let Some(id) = ch.photos.first() {
-        return Err(StoreError::UnknownPhoto {
-            id: id.clone(),
-            site: after.id.to_string(),
-        });
-    }
-    let photos: Option<String> = None;
+    let photos = (!ch.photos.is_empty()).then(|| serde_json::json!(ch.photos).to_string());
     let position = ch.position.map(|p| serde_json::json!(p).to_string());
     let params: [&(dyn ToSql + Sync); 23] = [
         &seq,
@@ -261,6 +263,7 @@ pub(super) fn commit(c: &mut Client, ch: &Commit<'_>) -> Result<i64, StoreError>
         &params,
     )
     .map_err(pg_error)?;
+    super::photos::attach(&mut tx, after.id.as_str(), ch.photos, seq)?;
     insert_version(
         &mut tx,
         after,
@@ -385,6 +388,23 @@ pub(super) fn next_fid(c: &mut Client) -> Result<u64, StoreError> {
 /// The change `account_id` made with idempotency key `key`, if any.
 pub(super) fn replay(
     c: &mut Client,
+    account_id: i64,
+    key: &str,
+) -> Result<Option<Replay>, StoreError> {
+    replay_in(c, account_id, key)
+}
+
+/// Whether `e` is the unique index on `(account_id, idempotency_key)` refusing a second
+/// change with one key (SQLSTATE 23505 on `change_idempotency`).
+pub(super) fn is_key_violation(e: &postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|d| {
+        *d.code() == postgres::error::SqlState::UNIQUE_VIOLATION
+            && d.constraint() == Some("change_idempotency")
+    })
+}
+
+fn replay_in(
+    c: &mut impl postgres::GenericClient,
     account_id: i64,
     key: &str,
 ) -> Result<Option<Replay>, StoreError> {
