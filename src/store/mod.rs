@@ -21,6 +21,7 @@ pub mod fault;
 mod history;
 pub mod lock;
 pub mod mbtiles;
+mod open;
 pub mod pg;
 mod photos;
 mod schema;
@@ -39,6 +40,7 @@ pub use accounts::{AccountEntry, NewAccount, TOKEN_PREFIX, token_looks_valid};
 pub use backend::SiteStore;
 pub use history::{Change, FeedEntry};
 pub use lock::ServeLock;
+pub use open::{OpenedStore, StoreLocation};
 pub use photos::{NewPhoto, PhotoAdded, PhotoRecord, PhotoVariant};
 pub use sites::{ChangeKind, Commit, StoredSite};
 
