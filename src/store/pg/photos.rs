@@ -70,7 +70,7 @@ pub(super) fn add(
     let mut tx = c.transaction().map_err(pg_error)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&schema::COMMIT_LOCK])
         .map_err(pg_error)?;
-    if super::accounts::load_live(&mut tx, actor.id)?.is_none() {
+    if super::accounts::load_live(&mut tx, super::accounts::LIVE_BY_ID, actor.id)?.is_none() {
         return Err(StoreError::Revoked(actor.id));
     }
     if let Some(found) = by_id(&mut tx, photo.id, published)? {
