@@ -12,10 +12,12 @@
 //! its entries are checked against the snapshot's change log, which holds the old and the new
 //! bounds of every change.
 //!
-//! On a store several instances share (PostgreSQL), the commit is the same, but the change
-//! reaches the snapshot through [`UpdateService::follow`], which applies every committed change
-//! in seq order, other instances' and this one's alike; a write first catches up, so its
-//! `If-Match` is checked against the newest state. The feed still never runs ahead of the map.
+//! On a store several instances share (PostgreSQL), the commit is the same, but other
+//! instances' changes reach the snapshot through [`UpdateService::follow`], which applies every
+//! committed change in seq order; a write first catches up, so its `If-Match` is checked
+//! against the newest state. Its own change is then applied directly when its seq is the next
+//! one (nothing else was committed since the catch-up), and otherwise through `follow` with
+//! the others, in seq order. The feed still never runs ahead of the map.
 //!
 //! Knows no HTTP: handlers parse, call [`UpdateService::apply`], and map [`UpdateError`] in
 //! `http/error.rs`. Blocking (SQLite, PostgreSQL); call it from `spawn_blocking`.
@@ -441,8 +443,19 @@ impl UpdateService {
             Err(e) => return Err(e.into()),
         };
         if self.shared {
-            // In seq order with the changes of other instances, ours among them.
-            self.follow_locked()?;
+            if self.store.published_seq() + 1 == seq {
+                // Nothing was committed between the map and this change (the writer lock keeps
+                // the follower out): it is the next one, applied as the follower would apply
+                // it, without reading it back.
+                let shown =
+                    crate::follow::with_entry(&snap, next.clone(), kind == ChangeKind::Retired);
+                self.snapshot.store(Arc::new(shown));
+                self.store.publish(seq);
+                self.announce.send_replace(seq);
+            } else {
+                // In seq order with the changes of other instances, ours among them.
+                self.follow_locked()?;
+            }
             if self.store.published_seq() < seq {
                 return Err(UpdateError::Inconsistent(id.to_owned()));
             }
