@@ -11,10 +11,10 @@ use renewal_map::config::{
     Config, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_WEB_DIR, Limits, ServerLimits,
 };
 use renewal_map::http::server;
-use renewal_map::model::{Dataset, Date, Role, SiteId};
+use renewal_map::model::{Date, Role, SiteId};
 use renewal_map::snapshot::Snapshot;
-use renewal_map::store::pg::{self, PgStore};
-use renewal_map::store::{self, NewAccount, OpenMode, ServeLock, SiteStore, Store, StoreError};
+use renewal_map::store::pg;
+use renewal_map::store::{NewAccount, OpenMode, OpenedStore, ServeLock, StoreLocation};
 use renewal_map::{AppState, app, load};
 
 /// The allocator: mimalloc, for the allocation-heavy tile encoding (see Cargo.toml).
@@ -262,46 +262,9 @@ struct DbArgs {
 }
 
 impl DbArgs {
-    /// The PostgreSQL URL, when `--db` names one.
-    fn url(&self) -> Option<&str> {
-        self.db
-            .as_deref()
-            .and_then(|p| p.to_str())
-            .filter(|s| pg::is_url(s))
-    }
-
-    /// Opens either store, for the `token` commands.
-    fn open_any(
-        &self,
-        data_dir: &std::path::Path,
-        dataset: &Dataset,
-    ) -> Result<Arc<dyn SiteStore>, String> {
-        match self.url() {
-            Some(url) => Ok(Arc::new(
-                PgStore::open(url, &dataset.sites).map_err(|e| e.to_string())?,
-            )),
-            None => Ok(Arc::new(self.open(data_dir, dataset)?)),
-        }
-    }
-
-    /// The store file and whether it may be created.
-    fn location(&self, data_dir: &std::path::Path) -> (PathBuf, OpenMode) {
-        match &self.db {
-            Some(p) if !self.init_db => (p.clone(), OpenMode::MustExist),
-            Some(p) => (p.clone(), OpenMode::CreateIfMissing),
-            None => (store::default_path(data_dir), OpenMode::CreateIfMissing),
-        }
-    }
-
-    fn open(&self, data_dir: &std::path::Path, dataset: &Dataset) -> Result<Store, String> {
-        let (path, mode) = self.location(data_dir);
-        Store::open(&path, &dataset.sites, mode).map_err(|e| {
-            match store::fault::classify(&e, &path) {
-                // Seeding or migrating on a full disk: say so, whatever SQLite's code was.
-                Some(store::fault::StorageFault::Full) => StoreError::NoSpace(path).to_string(),
-                _ => e.to_string(),
-            }
-        })
+    /// The store these flags name (see [`StoreLocation::from_flag`]).
+    fn location(&self, data_dir: &std::path::Path) -> StoreLocation {
+        StoreLocation::from_flag(self.db.as_deref(), data_dir, self.init_db)
     }
 }
 
@@ -399,34 +362,22 @@ fn generate(seed: u64, scale: u32, sources: PathBuf, out: PathBuf) -> Result<(),
 fn serve(config: Config, db: &DbArgs) -> Result<(), String> {
     config.validate().map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    let mut dataset;
-    let store: Arc<dyn SiteStore>;
+    let location = db.location(&config.data_dir);
+    let mut dataset = load::load_dataset(&config.data_dir).map_err(|e| e.to_string())?;
     // Held until serve returns (SQLite only): a second `serve` on this file would write
-    // behind this one's snapshot. Taken before the store is opened, so two first starts
-    // cannot both create it. PostgreSQL is made for several instances: no lock.
-    let _serving = match db.url() {
-        Some(url) => {
-            dataset = load::load_dataset(&config.data_dir).map_err(|e| e.to_string())?;
-            store = Arc::new(PgStore::open(url, &dataset.sites).map_err(|e| e.to_string())?);
-            None
-        }
-        None => {
-            let (db_path, mode) = db.location(&config.data_dir);
-            let mut serving = ServeLock::acquire(&db_path, mode).map_err(|e| e.to_string())?;
-            dataset = load::load_dataset(&config.data_dir).map_err(|e| e.to_string())?;
-            let sqlite = db.open(&config.data_dir, &dataset)?;
-            if let Some(fault) = store::fault::probe(&db_path) {
-                tracing::warn!(
-                    "{fault} ({}): serving reads; writes are refused until this is fixed",
-                    db_path.display()
-                );
-            }
-            // A first start has just created the file: lock it by identity too.
-            serving.hold_database(&db_path).map_err(|e| e.to_string())?;
-            store = Arc::new(sqlite);
-            Some(serving)
-        }
-    };
+    // behind this one's snapshot. PostgreSQL is made for several instances: no lock.
+    let OpenedStore {
+        store,
+        lock: _serving,
+    } = location
+        .open(&dataset.sites, true)
+        .map_err(|e| e.to_string())?;
+    if let Some(fault) = store.fault(None) {
+        tracing::warn!(
+            "{fault} ({}): serving reads; writes are refused until this is fixed",
+            store.describe()
+        );
+    }
     // From the first start on, the store is the record of every site (seeded from the data
     // set's sites.geojson then); the data set still gives the base map and the plan. On a
     // shared store this reads the newest state every instance committed: an instance started
@@ -495,7 +446,11 @@ fn store_copy(from: &std::path::Path, to: &str) -> Result<(), String> {
 
 fn token(command: TokenCommand, data: &std::path::Path, db: &DbArgs) -> Result<(), String> {
     let dataset = load::load_dataset(data).map_err(|e| e.to_string())?;
-    let store = db.open_any(data, &dataset)?;
+    let store = db
+        .location(data)
+        .open(&dataset.sites, false)
+        .map_err(|e| e.to_string())?
+        .store;
     match command {
         TokenCommand::Add {
             name,

@@ -12,10 +12,12 @@
 //! its entries are checked against the snapshot's change log, which holds the old and the new
 //! bounds of every change.
 //!
-//! On a store several instances share (PostgreSQL), the commit is the same, but the change
-//! reaches the snapshot through [`UpdateService::follow`], which applies every committed change
-//! in seq order, other instances' and this one's alike; a write first catches up, so its
-//! `If-Match` is checked against the newest state. The feed still never runs ahead of the map.
+//! On a store several instances share (PostgreSQL), the commit is the same, but other
+//! instances' changes reach the snapshot through [`UpdateService::follow`], which applies every
+//! committed change in seq order; a write first catches up, so its `If-Match` is checked
+//! against the newest state. Its own change is then applied directly when its seq is the next
+//! one (nothing else was committed since the catch-up), and otherwise through `follow` with
+//! the others, in seq order. The feed still never runs ahead of the map.
 //!
 //! Knows no HTTP: handlers parse, call [`UpdateService::apply`], and map [`UpdateError`] in
 //! `http/error.rs`. Blocking (SQLite, PostgreSQL); call it from `spawn_blocking`.
@@ -28,7 +30,7 @@ use crate::model::{
     Account, BreachKind, RuleBreach, Site, SiteId, SitePatch, Timestamp, apply_patch,
 };
 use crate::snapshot::Snapshot;
-use crate::store::{ChangeContext, ChangeKind, Commit, Idempotency, SiteStore, StoreError};
+use crate::store::{ChangeContext, ChangeKind, Commit, Idempotency, Replay, SiteStore, StoreError};
 use crate::tiles::cache::TileCache;
 
 /// How many past instants keep their rebuilt snapshot and tiles in memory (each snapshot costs
@@ -416,6 +418,14 @@ impl UpdateService {
             Err(StoreError::VersionConflict { .. }) => {
                 return Err(self.republish(&snap, next.id.as_str()));
             }
+            Err(StoreError::KeyUsed(winner)) => {
+                // Another instance committed this key first (a client retrying on another
+                // instance, or two connections): show its change, answer as a replay.
+                if self.shared {
+                    self.follow_locked()?;
+                }
+                return self.replayed(&w, winner);
+            }
             Err(StoreError::IdTaken(id)) => return Err(UpdateError::IdTaken(id)),
             Err(StoreError::Revoked(_)) => return Err(UpdateError::Revoked),
             Err(StoreError::UnknownPhoto { id, site }) => {
@@ -433,8 +443,19 @@ impl UpdateService {
             Err(e) => return Err(e.into()),
         };
         if self.shared {
-            // In seq order with the changes of other instances, ours among them.
-            self.follow_locked()?;
+            if self.store.published_seq() + 1 == seq {
+                // Nothing was committed between the map and this change (the writer lock keeps
+                // the follower out): it is the next one, applied as the follower would apply
+                // it, without reading it back.
+                let shown =
+                    crate::follow::with_entry(&snap, next.clone(), kind == ChangeKind::Retired);
+                self.snapshot.store(Arc::new(shown));
+                self.store.publish(seq);
+                self.announce.send_replace(seq);
+            } else {
+                // In seq order with the changes of other instances, ours among them.
+                self.follow_locked()?;
+            }
             if self.store.published_seq() < seq {
                 return Err(UpdateError::Inconsistent(id.to_owned()));
             }
@@ -517,14 +538,27 @@ impl UpdateService {
         let Some(r) = self.store.replay(w.actor.id, &k.key)? else {
             return Ok(None);
         };
-        if r.request != k.request || r.site_id != w.id.as_str() {
-            return Err(UpdateError::KeyReused { key: k.key.clone() });
+        self.replayed(w, r).map(Some)
+    }
+
+    /// The answer to `w`, whose idempotency key made change `r` before: that change as a
+    /// replay, or [`UpdateError::KeyReused`] when `w` is another request.
+    fn replayed(&self, w: &Write, r: Replay) -> Result<Applied, UpdateError> {
+        let same = w
+            .idempotency
+            .as_ref()
+            .is_some_and(|k| k.request == r.request);
+        if !same || r.site_id != w.id.as_str() {
+            let key = w.idempotency.as_ref().map(|k| k.key.clone());
+            return Err(UpdateError::KeyReused {
+                key: key.unwrap_or_default(),
+            });
         }
         let (site, retired) = self
             .store
             .version(&r.site_id, r.version)?
             .ok_or_else(|| UpdateError::Inconsistent(r.site_id.clone()))?;
-        Ok(Some(Applied {
+        Ok(Applied {
             site,
             seq: r.seq,
             kind: if retired {
@@ -533,7 +567,7 @@ impl UpdateService {
                 w.edit.kind()
             },
             replayed: true,
-        }))
+        })
     }
 
     /// The store holds another version of `id` than the map: only if something wrote the

@@ -1,20 +1,22 @@
 //! Several real `serve` instances on one PostgreSQL database (issue 8): a write acknowledged
 //! by one is visible in items, tiles and stats on the others within a second; concurrent
 //! writers on different instances produce one order every instance agrees on, with no lost
-//! update; an instance started later serves the current state from its first answer.
+//! update; an instance started later serves the current state from its first answer; a photo
+//! uploaded on one is served by the others and can be attached to an update on another.
 //!
 //! Skipped, with the reason printed, when `RENEWAL_MAP_TEST_PG` is unset (scripts/test sets
 //! it). `PG_VISIBILITY_WRITES` sets the number of measured writes (default 150).
 
 mod common;
+mod photos_support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::http;
 use common::pg::{Instance, cluster, connect, fresh_database, percentile, planner};
 use common::store::Fixture;
+use common::{http, http_bytes};
 
 const SITES: [&str; 4] = ["park-001", "road-001", "park-002", "compound-001"];
 
@@ -292,4 +294,76 @@ fn an_instance_started_later_serves_the_current_state_at_once() {
         c.version("road-001") == Some(new)
     })
     .expect("C follows A's next write");
+}
+
+#[test]
+fn a_photo_uploaded_on_one_instance_is_served_and_attached_on_another() {
+    let Some(cluster) = cluster("pg_instances::photos") else {
+        return;
+    };
+    let fx = Fixture::new();
+    let url = fresh_database(&cluster);
+    let token = planner(&url, fx.path(), "photos");
+    let a = Instance::start(&url, fx.path());
+    let b = Instance::start(&url, fx.path());
+    let auth = format!("Bearer {token}");
+    let original = photos_support::jpeg_with_exif(40, 20, "2026:05:20 14:30:05", None);
+    let (status, _, body) = http_bytes(
+        a.addr,
+        "POST",
+        "/api/sites/park-001/photos",
+        &[("authorization", &auth), ("content-type", "image/jpeg")],
+        &original,
+    )
+    .expect("A answers");
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let record: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let id = record["id"].as_str().expect("id").to_owned();
+    let (_, _, on_a) = http(a.addr, "GET", &format!("/api/photos/{id}"), &[], "").expect("A");
+    // No follow is needed: the bytes are in the shared database.
+    let (status, _, on_b) = http(b.addr, "GET", &format!("/api/photos/{id}"), &[], "").expect("B");
+    assert_eq!(status, 200);
+    assert_eq!(on_b, on_a, "B serves other bytes than A");
+    let (status, _, thumb) = http(
+        b.addr,
+        "GET",
+        &format!("/api/photos/{id}/thumbnail"),
+        &[],
+        "",
+    )
+    .expect("B");
+    assert_eq!(status, 200);
+    assert!(!thumb.is_empty());
+    let (_, listed) = b.get("/api/sites/park-001/photos");
+    assert_eq!(listed["photos"][0]["id"], id.as_str(), "{listed}");
+    // Attached by an update on B; A's history shows it once A has followed.
+    let (status, v) = b
+        .patch(&token, "park-001", 1, &format!(r#"{{"photos":["{id}"]}}"#))
+        .expect("B answers");
+    assert_eq!((status, v), (200, 2));
+    a.wait_for(Duration::from_secs(5), |a| a.version("park-001") == Some(2))
+        .expect("A follows B's write");
+    let (_, history) = a.get("/api/sites/park-001/history");
+    assert_eq!(
+        history["changes"][0]["photos"][0]["id"],
+        id.as_str(),
+        "{history}"
+    );
+    let (_, record) = a.get("/api/sites/park-001/photos");
+    assert_eq!(record["photos"][0]["change_seq"], 1, "{record}");
+    // The same bytes again on A are the same photo, not a second row.
+    let (status, _, _) = http_bytes(
+        a.addr,
+        "POST",
+        "/api/sites/park-001/photos",
+        &[("authorization", &auth), ("content-type", "image/jpeg")],
+        &original,
+    )
+    .expect("A answers");
+    assert_eq!(status, 200);
+    let rows: i64 = connect(&url)
+        .query_one("SELECT count(*) FROM photo", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(rows, 1);
 }

@@ -11,7 +11,7 @@ use super::sites::{self, Lang};
 use super::tiles::{self, DEFAULT_ATTRIBUTION, DEFAULT_MAX_ZOOM, DEFAULT_MIN_ZOOM, TileExport};
 use crate::model::{Date, RenewalKind, RenewalStatus, SiteFilter};
 use crate::snapshot::Snapshot;
-use crate::store::{self, OpenMode, Store};
+use crate::store::StoreLocation;
 
 /// Output format of `export sites`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -30,7 +30,9 @@ pub struct Source {
     /// Data set directory.
     #[arg(long, default_value = crate::config::DEFAULT_DATA_DIR)]
     pub data: PathBuf,
-    /// Store whose current state is exported [default: <data>/renewal.sqlite when it exists].
+    /// Store whose current state is exported: a SQLite file [default:
+    /// <data>/renewal.sqlite when it exists] or a PostgreSQL database
+    /// `postgres://user:pass@host:port/dbname` (as for `serve`).
     #[arg(long)]
     pub db: Option<PathBuf>,
     /// Fixed date (YYYY-MM-DD) lateness is measured against, instead of today's.
@@ -89,19 +91,18 @@ pub struct TileArgs {
     pub source: Source,
 }
 
-/// Loads the data set of `source` with the store's state over it.
+/// Loads the data set of `source` with the sites as its store holds them (what `serve`
+/// would show): the data file's sites alone when no store is named and the default file does
+/// not exist.
 pub fn load_snapshot(source: &Source) -> Result<Snapshot, String> {
     let mut dataset = crate::load::load_dataset(&source.data).map_err(|e| e.to_string())?;
-    let path = source
-        .db
-        .clone()
-        .unwrap_or_else(|| store::default_path(&source.data));
-    if source.db.is_some() || path.exists() {
-        let store =
-            Store::open(&path, &dataset.sites, OpenMode::MustExist).map_err(|e| e.to_string())?;
-        store
-            .overlay(&mut dataset.sites)
+    let location = StoreLocation::from_flag(source.db.as_deref(), &source.data, false);
+    let location = location.must_exist();
+    if source.db.is_some() || location.file().is_some_and(Path::exists) {
+        let opened = location
+            .open(&dataset.sites, false)
             .map_err(|e| e.to_string())?;
+        dataset.sites = opened.store.sites().map_err(|e| e.to_string())?;
     }
     Ok(Snapshot::build(dataset))
 }

@@ -60,9 +60,6 @@ pub enum ApiError {
     },
     /// 503: the service runs without a store and accepts no writes.
     ReadOnly,
-    /// 501: the store this service runs on does not keep these records (photos on
-    /// PostgreSQL, for now).
-    NotKept(&'static str),
     /// 503: a limit on concurrent use is reached; retry later.
     Unavailable {
         /// Machine-readable code, e.g. `too_many_streams`.
@@ -173,13 +170,6 @@ impl IntoResponse for ApiError {
                 StatusCode::PRECONDITION_REQUIRED,
                 "precondition_required",
                 message.to_owned(),
-            ),
-            ApiError::NotKept(what) => (
-                StatusCode::NOT_IMPLEMENTED,
-                "not_kept_by_this_store",
-                format!(
-                    "{what} are not kept by this service's store (PostgreSQL keeps no photos yet; SQLite does)"
-                ),
             ),
             ApiError::ReadOnly => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -79,7 +79,6 @@ pub(super) fn record_json(p: &PhotoRecord) -> Value {
 
 fn internal(what: &'static str) -> impl FnOnce(StoreError) -> ApiError {
     move |e| match e {
-        StoreError::NotKept(what) => ApiError::NotKept(what),
         StoreError::Unavailable(_) => {
             tracing::warn!("{what}: {e}");
             ApiError::StoreUnavailable

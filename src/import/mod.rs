@@ -27,7 +27,8 @@ pub enum ImportCommand {
         /// Data set directory whose store receives the sites.
         #[arg(long)]
         into: PathBuf,
-        /// Store file [default: <into>/renewal.sqlite].
+        /// Store: a SQLite file [default: <into>/renewal.sqlite, created when missing] or a
+        /// PostgreSQL database `postgres://user:pass@host:port/dbname` (as for `serve`).
         #[arg(long)]
         db: Option<PathBuf>,
         /// Datum of the file's coordinates: wgs84, gcj02 or bd09.
@@ -84,7 +85,7 @@ pub fn run(command: ImportCommand) -> Result<(), String> {
                     read.errors.join("\n")
                 ));
             }
-            let db = db.unwrap_or_else(|| crate::store::default_path(&into));
+            let db = crate::store::StoreLocation::from_flag(db.as_deref(), &into, true);
             let report = plan::import(&file, &into, &db, read.sites, dry_run, &actor)?;
             print!("{report}");
             Ok(())

@@ -19,7 +19,7 @@ use super::sites::ReadSite;
 use crate::export::cli::Meter;
 use crate::model::{Account, BaseKind, Role, Site};
 use crate::snapshot::Snapshot;
-use crate::store::{NewAccount, OpenMode, ServeLock, Store};
+use crate::store::{NewAccount, OpenedStore, SiteStore, StoreLocation};
 use crate::tiles::cache::TileCache;
 use crate::update::{Edit, UpdateService, Write};
 
@@ -85,17 +85,17 @@ impl fmt::Display for Report {
 pub fn import(
     file: &Path,
     dir: &Path,
-    db: &Path,
+    db: &StoreLocation,
     read: Vec<ReadSite>,
     dry_run: bool,
     actor: &str,
 ) -> Result<Report, String> {
     let name = file.display();
-    // Refused while a server owns the store: it would not see the writes.
-    let _lock = ServeLock::acquire(db, OpenMode::CreateIfMissing).map_err(|e| e.to_string())?;
     let mut dataset = crate::load::load_dataset(dir).map_err(|e| e.to_string())?;
-    let store =
-        Store::open(db, &dataset.sites, OpenMode::CreateIfMissing).map_err(|e| e.to_string())?;
+    // A SQLite file is refused while a server owns it (it would not see the writes); the
+    // instances on a PostgreSQL store follow the import's changes like any other.
+    let OpenedStore { store, lock: _lock } =
+        db.open(&dataset.sites, true).map_err(|e| e.to_string())?;
     dataset.sites = store.sites().map_err(|e| e.to_string())?;
     let district: Vec<_> = dataset
         .base
@@ -171,9 +171,9 @@ pub fn import(
     if dry_run {
         return Ok(report);
     }
-    let account = actor_account(&store, actor)?;
+    let account = actor_account(store.as_ref(), actor)?;
     let service = UpdateService::new(
-        Arc::new(store.clone()),
+        Arc::clone(&store),
         Arc::new(ArcSwap::from_pointee(snapshot)),
         Arc::new(TileCache::new(0)),
     );
@@ -207,7 +207,7 @@ pub fn import(
 }
 
 /// The planner account named `name`, created (its token discarded) when missing.
-fn actor_account(store: &Store, name: &str) -> Result<Account, String> {
+fn actor_account(store: &dyn SiteStore, name: &str) -> Result<Account, String> {
     let accounts = store.accounts().map_err(|e| e.to_string())?;
     if let Some(e) = accounts.into_iter().find(|e| e.account.name == name) {
         if e.revoked_at.is_some() {

@@ -67,36 +67,25 @@ pub trait SiteStore: Send + Sync + std::fmt::Debug {
     /// Where the store is, for logs (a file path, or a URL without its password).
     fn describe(&self) -> String;
 
-    /// Stores a field photo of a site (see [`Store::add_photo`]). A store that keeps no
-    /// photos answers [`StoreError::NotKept`] for this and every photo read below.
+    /// Stores a field photo of a site (see [`Store::add_photo`]).
     fn add_photo(
         &self,
-        _actor: &Account,
-        _photo: &NewPhoto<'_>,
-        _max_per_site: usize,
-    ) -> Result<PhotoAdded, StoreError> {
-        Err(StoreError::NotKept("photos"))
-    }
+        actor: &Account,
+        photo: &NewPhoto<'_>,
+        max_per_site: usize,
+    ) -> Result<PhotoAdded, StoreError>;
     /// One photo's record.
-    fn photo(&self, _id: &str) -> Result<Option<PhotoRecord>, StoreError> {
-        Err(StoreError::NotKept("photos"))
-    }
+    fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError>;
     /// Every photo of a site, oldest upload first.
-    fn site_photos(&self, _site: &str) -> Result<Vec<PhotoRecord>, StoreError> {
-        Err(StoreError::NotKept("photos"))
-    }
+    fn site_photos(&self, site: &str) -> Result<Vec<PhotoRecord>, StoreError>;
     /// A photo's served bytes (the metadata-free image or its thumbnail) and content type.
     fn photo_bytes(
         &self,
-        _id: &str,
-        _variant: PhotoVariant,
-    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        Err(StoreError::NotKept("photos"))
-    }
+        id: &str,
+        variant: PhotoVariant,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError>;
     /// How many photos a site (or the whole store) holds.
-    fn photo_count(&self, _site: Option<&str>) -> Result<u64, StoreError> {
-        Err(StoreError::NotKept("photos"))
-    }
+    fn photo_count(&self, site: Option<&str>) -> Result<u64, StoreError>;
 }
 
 impl SiteStore for Store {

@@ -21,6 +21,7 @@ pub mod fault;
 mod history;
 pub mod lock;
 pub mod mbtiles;
+mod open;
 pub mod pg;
 mod photos;
 mod schema;
@@ -39,6 +40,7 @@ pub use accounts::{AccountEntry, NewAccount, TOKEN_PREFIX, token_looks_valid};
 pub use backend::SiteStore;
 pub use history::{Change, FeedEntry};
 pub use lock::ServeLock;
+pub use open::{OpenedStore, StoreLocation};
 pub use photos::{NewPhoto, PhotoAdded, PhotoRecord, PhotoVariant};
 pub use sites::{ChangeKind, Commit, StoredSite};
 
@@ -159,9 +161,11 @@ pub enum StoreError {
         /// The change it is attached to.
         seq: i64,
     },
-    /// This store does not keep that kind of record (photos on PostgreSQL, for now).
-    #[error("{0} are not kept by this store")]
-    NotKept(&'static str),
+    /// Another commit (on another instance or connection of a shared store) used this
+    /// account's idempotency key first; nothing was written by this one. Carries the change
+    /// that commit made, so the caller can answer as a replay.
+    #[error("idempotency key used by change {} already", .0.seq)]
+    KeyUsed(Replay),
     /// No account has this name or id.
     #[error("no account named {0:?}")]
     UnknownAccount(String),

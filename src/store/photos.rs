@@ -91,7 +91,8 @@ pub enum PhotoVariant {
 const COLUMNS: &str = "id, site_id, content_type, length(image), upload_bytes, width, height, \
                        taken_at, lon, lat, uploaded_at, uploaded_by, uploaded_role, change_seq";
 
-type RawRecord = (
+/// A photo row's record columns, as both stores read them.
+pub(super) type RawRecord = (
     String,
     String,
     String,
@@ -128,7 +129,7 @@ fn raw(r: &Row<'_>) -> rusqlite::Result<RawRecord> {
 }
 
 /// A row as a record; `published` hides an attachment whose change is not on the map yet.
-fn record(r: RawRecord, published: i64) -> Result<PhotoRecord, StoreError> {
+pub(super) fn record(r: RawRecord, published: i64) -> Result<PhotoRecord, StoreError> {
     let (id, site, content_type, bytes, upload, w, h, taken, lon, lat, at, by, role, seq) = r;
     Ok(PhotoRecord {
         id,

@@ -345,6 +345,17 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Option<RawReply> {
+    http_bytes(addr, method, path, headers, body.as_bytes())
+}
+
+/// [`http`] with a body of any bytes (a photo upload).
+pub fn http_bytes(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<RawReply> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
     let mut req = format!(
@@ -355,8 +366,9 @@ pub fn http(
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).ok()?;
+    let mut req = req.into_bytes();
+    req.extend_from_slice(body);
+    s.write_all(&req).ok()?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).ok()?;
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;

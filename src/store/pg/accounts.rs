@@ -1,9 +1,9 @@
 //! Accounts and bearer tokens in PostgreSQL: the same rules as the SQLite store's
 //! ([`crate::store::TOKEN_PREFIX`], only the SHA-256 kept).
 
-use postgres::{Client, GenericClient};
+use postgres::{Client, GenericClient, ToStatement};
 
-use super::pg_error;
+use super::{Session, pg_error};
 use crate::model::{Account, SiteId, Timestamp};
 use crate::store::accounts::{hash, new_token};
 use crate::store::{AccountEntry, NewAccount, StoreError, token_looks_valid};
@@ -47,38 +47,65 @@ fn load(c: &mut impl GenericClient, id: i64) -> Result<Account, StoreError> {
     })
 }
 
-/// The account with this id if it exists and its token is not revoked (inside a commit).
+/// A live account with its assignments in one row, by id (`$1`): one round trip where the
+/// account and its assignment rows would take two.
+pub(super) const LIVE_BY_ID: &str = "SELECT a.id, a.name, a.role, a.team,
+        coalesce(array_agg(s.subdistrict ORDER BY s.id) FILTER (WHERE s.subdistrict IS NOT NULL), '{}'),
+        coalesce(array_agg(s.site_id ORDER BY s.id) FILTER (WHERE s.site_id IS NOT NULL), '{}')
+    FROM account a LEFT JOIN assignment s ON s.account_id = a.id
+    WHERE a.id = $1 AND a.revoked_at IS NULL
+    GROUP BY a.id";
+
+/// The same by token hash (`$1`).
+const LIVE_BY_TOKEN: &str = "SELECT a.id, a.name, a.role, a.team,
+        coalesce(array_agg(s.subdistrict ORDER BY s.id) FILTER (WHERE s.subdistrict IS NOT NULL), '{}'),
+        coalesce(array_agg(s.site_id ORDER BY s.id) FILTER (WHERE s.site_id IS NOT NULL), '{}')
+    FROM account a LEFT JOIN assignment s ON s.account_id = a.id
+    WHERE a.token_sha256 = $1 AND a.revoked_at IS NULL
+    GROUP BY a.id";
+
+fn live_account(row: &postgres::Row) -> Result<Account, StoreError> {
+    let role: String = row.get(2);
+    Ok(Account {
+        id: row.get(0),
+        name: row.get(1),
+        role: role.parse().map_err(|_| StoreError::BadValue {
+            what: "role",
+            value: role.clone(),
+        })?,
+        team: row.get(3),
+        subdistricts: row.get(4),
+        sites: row
+            .get::<_, Vec<String>>(5)
+            .into_iter()
+            .map(SiteId)
+            .collect(),
+    })
+}
+
+/// The account with this id if it exists and its token is not revoked (inside a commit);
+/// `query` is [`LIVE_BY_ID`], as text or prepared.
 pub(super) fn load_live(
     c: &mut impl GenericClient,
+    query: &(impl ToStatement + ?Sized),
     id: i64,
 ) -> Result<Option<Account>, StoreError> {
-    let live = c
-        .query_opt(
-            "SELECT 1 FROM account WHERE id = $1 AND revoked_at IS NULL",
-            &[&id],
-        )
-        .map_err(pg_error)?;
-    match live {
-        Some(_) => load(c, id).map(Some),
-        None => Ok(None),
-    }
+    c.query_opt(query, &[&id])
+        .map_err(pg_error)?
+        .map(|r| live_account(&r))
+        .transpose()
 }
 
 /// The live account holding `token`, if any.
-pub(super) fn authenticate(c: &mut Client, token: &str) -> Result<Option<Account>, StoreError> {
+pub(super) fn authenticate(c: &mut Session, token: &str) -> Result<Option<Account>, StoreError> {
     if !token_looks_valid(token) {
         return Ok(None);
     }
-    let row = c
-        .query_opt(
-            "SELECT id FROM account WHERE token_sha256 = $1 AND revoked_at IS NULL",
-            &[&hash(token)],
-        )
-        .map_err(pg_error)?;
-    match row {
-        Some(r) => load(c, r.get(0)).map(Some),
-        None => Ok(None),
-    }
+    let query = c.prepared(LIVE_BY_TOKEN)?;
+    c.query_opt(&query, &[&hash(token)])
+        .map_err(pg_error)?
+        .map(|r| live_account(&r))
+        .transpose()
 }
 
 /// Creates an account; returns it with its token (not stored).

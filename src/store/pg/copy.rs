@@ -1,6 +1,6 @@
 //! `renewal-map store copy --from PATH --to postgres://…`: moves a SQLite store into an empty
-//! PostgreSQL database, every row with its ids (change seqs, account ids, token hashes), in
-//! one transaction, then counts the rows of each table on both sides.
+//! PostgreSQL database, every row with its ids (change seqs, account ids, token hashes) and
+//! every photo with its bytes, in one transaction, then counts the rows of each table on both sides.
 
 use std::path::Path;
 
@@ -10,13 +10,14 @@ use super::{PgStore, pg_error};
 use crate::store::{OpenMode, Store, StoreError};
 
 /// The tables copied, in an order that satisfies their foreign keys.
-pub const TABLES: [&str; 6] = [
+pub const TABLES: [&str; 7] = [
     "meta",
     "site_state",
     "account",
     "assignment",
     "change",
     "site_version",
+    "photo",
 ];
 
 /// Rows per table after a copy, as counted in the SQLite file and in PostgreSQL.
@@ -204,6 +205,7 @@ pub fn copy(from: &Path, to: &str) -> Result<CopyReport, CopyError> {
             )
             .map_err(pg_error)?;
         }
+        copy_photos(&conn, &mut tx)?;
         tx.batch_execute(
             "SELECT setval(pg_get_serial_sequence('account', 'id'), max(id)) FROM account
                  HAVING count(*) > 0;
@@ -239,7 +241,8 @@ fn copy_changes(
         .prepare(
             "SELECT seq, site_id, at, account_id, actor, role, from_status, from_progress,
                  to_status, to_progress, note, reason, plan, version, change_kind, bbox,
-                 generation, geometry_changed, site_kind, idempotency_key, idempotency_request
+                 generation, geometry_changed, site_kind, idempotency_key, idempotency_request,
+                 photos, position
              FROM change ORDER BY seq",
         )
         .map_err(sq)?;
@@ -266,7 +269,9 @@ fn copy_changes(
         let site_kind: Option<String> = r.get(18).map_err(sq)?;
         let key: Option<String> = r.get(19).map_err(sq)?;
         let request: Option<String> = r.get(20).map_err(sq)?;
-        let params: [&(dyn ToSql + Sync); 21] = [
+        let photos: Option<String> = r.get(21).map_err(sq)?;
+        let position: Option<String> = r.get(22).map_err(sq)?;
+        let params: [&(dyn ToSql + Sync); 23] = [
             &seq,
             &site,
             &at,
@@ -288,13 +293,79 @@ fn copy_changes(
             &site_kind,
             &key,
             &request,
+            &photos,
+            &position,
         ];
         tx.execute(
             "INSERT INTO change (seq, site_id, at, account_id, actor, role, from_status,
                  from_progress, to_status, to_progress, note, reason, plan, version, change_kind,
-                 bbox, generation, geometry_changed, site_kind, idempotency_key, idempotency_request)
+                 bbox, generation, geometry_changed, site_kind, idempotency_key, idempotency_request,
+                 photos, position)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19, $20, $21)",
+                 $18, $19, $20, $21, $22, $23)",
+            &params,
+        )
+        .map_err(pg_error)?;
+    }
+    Ok(())
+}
+
+/// The photo rows with their bytes, in upload order (one row in memory at a time).
+fn copy_photos(
+    conn: &rusqlite::Connection,
+    tx: &mut postgres::Transaction<'_>,
+) -> Result<(), StoreError> {
+    let mut rows = conn
+        .prepare(
+            "SELECT id, site_id, content_type, sent_type, upload_bytes, width, height, taken_at,
+                 lon, lat, uploaded_at, account_id, uploaded_by, uploaded_role, change_seq,
+                 image, thumbnail
+             FROM photo ORDER BY rowid",
+        )
+        .map_err(sq)?;
+    let mut q = rows.query([]).map_err(sq)?;
+    while let Some(r) = q.next().map_err(sq)? {
+        let id: String = r.get(0).map_err(sq)?;
+        let site: String = r.get(1).map_err(sq)?;
+        let content_type: String = r.get(2).map_err(sq)?;
+        let sent_type: Option<String> = r.get(3).map_err(sq)?;
+        let upload_bytes: i64 = r.get(4).map_err(sq)?;
+        let width = r.get::<_, i64>(5).map_err(sq)? as i32;
+        let height = r.get::<_, i64>(6).map_err(sq)? as i32;
+        let taken_at: Option<String> = r.get(7).map_err(sq)?;
+        let lon: Option<f64> = r.get(8).map_err(sq)?;
+        let lat: Option<f64> = r.get(9).map_err(sq)?;
+        let uploaded_at: String = r.get(10).map_err(sq)?;
+        let account: i64 = r.get(11).map_err(sq)?;
+        let by: String = r.get(12).map_err(sq)?;
+        let role: String = r.get(13).map_err(sq)?;
+        let seq: Option<i64> = r.get(14).map_err(sq)?;
+        let image: Vec<u8> = r.get(15).map_err(sq)?;
+        let thumbnail: Vec<u8> = r.get(16).map_err(sq)?;
+        let params: [&(dyn ToSql + Sync); 17] = [
+            &id,
+            &site,
+            &content_type,
+            &sent_type,
+            &upload_bytes,
+            &width,
+            &height,
+            &taken_at,
+            &lon,
+            &lat,
+            &uploaded_at,
+            &account,
+            &by,
+            &role,
+            &seq,
+            &image,
+            &thumbnail,
+        ];
+        tx.execute(
+            "INSERT INTO photo (id, site_id, content_type, sent_type, upload_bytes, width,
+                 height, taken_at, lon, lat, uploaded_at, account_id, uploaded_by, uploaded_role,
+                 change_seq, image, thumbnail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             &params,
         )
         .map_err(pg_error)?;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Row};
 
-use super::{pg_error, schema, sites};
+use super::{Session, pg_error, schema, sites};
 use crate::store::history::{COLUMN_COUNT, RawChange, change};
 use crate::store::{Change, FeedEntry, StoreError};
 
@@ -101,23 +101,20 @@ pub(super) fn changes(
 }
 
 /// Up to `limit` committed changes after `since`, each with the state it wrote.
+/// Every instance runs it after each change (prepared once per connection).
 pub(super) fn committed_after(
-    c: &mut Client,
+    c: &mut Session,
     since: i64,
     limit: usize,
 ) -> Result<Vec<FeedEntry>, StoreError> {
     let limit = limit as i64;
-    let rows = c
-        .query(
-            &format!(
-                "SELECT {COLUMNS}, v.feature::text, v.retired
-                 FROM (SELECT * FROM change WHERE seq > $1 ORDER BY seq LIMIT $2) c
-                 JOIN site_version v ON v.site_id = c.site_id AND v.version = c.version
-                 ORDER BY c.seq"
-            ),
-            &[&since, &limit],
-        )
-        .map_err(pg_error)?;
+    let query = c.prepared(&format!(
+        "SELECT {COLUMNS}, v.feature::text, v.retired
+         FROM (SELECT * FROM change WHERE seq > $1 ORDER BY seq LIMIT $2) c
+         JOIN site_version v ON v.site_id = c.site_id AND v.version = c.version
+         ORDER BY c.seq"
+    ))?;
+    let rows = c.query(&query, &[&since, &limit]).map_err(pg_error)?;
     rows.iter()
         .map(|r| {
             let raw = raw(r);

@@ -18,19 +18,22 @@
 mod accounts;
 pub mod copy;
 mod feed;
+mod photos;
 pub mod schema;
 mod sites;
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 
 use super::fault::StorageFault;
 use super::{
-    AccountEntry, Change, Commit, FeedEntry, NewAccount, Replay, SiteStore, StoreError, StoredSite,
+    AccountEntry, Change, Commit, FeedEntry, NewAccount, NewPhoto, PhotoAdded, PhotoRecord,
+    PhotoVariant, Replay, SiteStore, StoreError, StoredSite,
 };
 use crate::model::{Account, Site, Timestamp};
 
@@ -135,10 +138,50 @@ pub(crate) fn pg_error(e: postgres::Error) -> StoreError {
 /// which must not be a write's.
 pub const IDLE_CHECK: Duration = Duration::from_millis(250);
 
+/// Most statements one connection keeps prepared ([`Session::prepared`]); past it the cache
+/// starts afresh. The store's hot statements number about a dozen.
+pub const MAX_PREPARED: usize = 64;
+
+/// One connection and the statements prepared on it. A statement prepared once is sent as a
+/// bind and execute only: one round trip per use instead of two, and PostgreSQL may keep its
+/// plan. Dropped with the connection, so a connection made again prepares afresh.
+pub(crate) struct Session {
+    client: Client,
+    prepared: HashMap<String, Statement>,
+}
+
+impl Session {
+    /// The statement for `sql`, prepared on this connection on first use.
+    pub(crate) fn prepared(&mut self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        if self.prepared.len() >= MAX_PREPARED {
+            self.prepared.clear();
+        }
+        let statement = self.client.prepare(sql).map_err(pg_error)?;
+        self.prepared.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
+
+impl std::ops::Deref for Session {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
 /// One kept connection, made again after it failed.
 struct Link {
     config: postgres::Config,
-    client: Mutex<Option<(Client, std::time::Instant)>>,
+    client: Mutex<Option<(Session, std::time::Instant)>>,
     reachable: Arc<AtomicBool>,
 }
 
@@ -156,7 +199,7 @@ impl Link {
     /// dropped, so the next call connects afresh.
     fn with<T>(
         &self,
-        f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut Session) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut slot = lock(&self.client);
         let stale = match slot.as_mut() {
@@ -167,7 +210,13 @@ impl Link {
         if stale {
             *slot = None;
             match self.config.connect(NoTls) {
-                Ok(c) => *slot = Some((c, std::time::Instant::now())),
+                Ok(client) => {
+                    let session = Session {
+                        client,
+                        prepared: HashMap::new(),
+                    };
+                    *slot = Some((session, std::time::Instant::now()));
+                }
                 Err(e) => {
                     self.reachable.store(false, Ordering::Release);
                     return Err(pg_error(e));
@@ -211,7 +260,7 @@ impl PgStore {
             migrate(c)?;
             sites::seed(c, sites)
         })?;
-        let published = reader.with(feed::head)?;
+        let published = reader.with(|c| feed::head(c))?;
         let store = PgStore {
             inner: Arc::new(Inner {
                 url: url.to_owned(),
@@ -252,14 +301,14 @@ impl PgStore {
 
     fn write<T>(
         &self,
-        f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut Session) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.inner.writer.with(f)
     }
 
     fn read<T>(
         &self,
-        f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut Session) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.inner.reader.with(f)
     }
@@ -310,7 +359,19 @@ impl SiteStore for PgStore {
     }
 
     fn commit(&self, change: &Commit<'_>) -> Result<i64, StoreError> {
-        self.write(|c| sites::commit(c, change))
+        self.write(|c| match sites::commit(c, change) {
+            // The unique index caught a key committed past the check under the commit lock
+            // (a commit that did not take it): the transaction rolled back; answer with the
+            // change that holds the key.
+            Err(StoreError::Postgres(e)) if sites::is_key_violation(&e) => {
+                let key = change.ctx.idempotency.map(|i| i.key).unwrap_or_default();
+                match sites::replay(c, change.ctx.actor.id, key)? {
+                    Some(winner) => Err(StoreError::KeyUsed(winner)),
+                    None => Err(StoreError::Postgres(e)),
+                }
+            }
+            result => result,
+        })
     }
 
     fn stored(&self, id: &str) -> Result<Option<StoredSite>, StoreError> {
@@ -344,11 +405,11 @@ impl SiteStore for PgStore {
     }
 
     fn seeded_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        self.read(sites::seeded_at)
+        self.read(|c| sites::seeded_at(c))
     }
 
     fn next_fid(&self) -> Result<u64, StoreError> {
-        self.write(sites::next_fid)
+        self.write(|c| sites::next_fid(c))
     }
 
     fn replay(&self, account_id: i64, key: &str) -> Result<Option<Replay>, StoreError> {
@@ -356,14 +417,14 @@ impl SiteStore for PgStore {
     }
 
     fn sites(&self) -> Result<Vec<Site>, StoreError> {
-        let (sites, head) = self.read(sites::live_sites_at_head)?;
+        let (sites, head) = self.read(|c| sites::live_sites_at_head(c))?;
         // The snapshot built from these sites shows every change up to `head`.
         self.inner.published.store(head, Ordering::Release);
         Ok(sites)
     }
 
     fn last_generation(&self) -> Result<u64, StoreError> {
-        self.read(feed::last_generation)
+        self.read(|c| feed::last_generation(c))
     }
 
     fn committed_after(&self, since: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
@@ -389,7 +450,7 @@ impl SiteStore for PgStore {
     }
 
     fn accounts(&self) -> Result<Vec<AccountEntry>, StoreError> {
-        self.read(accounts::list)
+        self.read(|c| accounts::list(c))
     }
 
     fn revoke(&self, name_or_id: &str) -> Result<Account, StoreError> {
@@ -398,5 +459,37 @@ impl SiteStore for PgStore {
 
     fn describe(&self) -> String {
         self.url()
+    }
+
+    fn add_photo(
+        &self,
+        actor: &Account,
+        photo: &NewPhoto<'_>,
+        max_per_site: usize,
+    ) -> Result<PhotoAdded, StoreError> {
+        let published = self.published_seq();
+        self.write(|c| photos::add(c, actor, photo, max_per_site, published))
+    }
+
+    fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        let published = self.published_seq();
+        self.read(|c| photos::one(c, id, published))
+    }
+
+    fn site_photos(&self, site: &str) -> Result<Vec<PhotoRecord>, StoreError> {
+        let published = self.published_seq();
+        self.read(|c| photos::of_site(c, site, published))
+    }
+
+    fn photo_bytes(
+        &self,
+        id: &str,
+        variant: PhotoVariant,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        self.read(|c| photos::bytes(c, id, variant))
+    }
+
+    fn photo_count(&self, site: Option<&str>) -> Result<u64, StoreError> {
+        self.read(|c| photos::count(c, site))
     }
 }

@@ -124,11 +124,49 @@ pub const MIGRATIONS: &[&str] = &[
     FROM account;
     "#,
     // 2: what a field update carried besides its fields (issue 13): the ids of the photos it
-    // attached (JSON array; photos themselves are kept only by the SQLite store so far) and
+    // attached (JSON array; the photos themselves from migration 3 on) and
     // the device's position (JSON object).
     r#"
     ALTER TABLE change ADD COLUMN photos text;
     ALTER TABLE change ADD COLUMN position text;
+    "#,
+    // 3: field photos (the SQLite store's migration 4): the metadata-free image and its
+    // thumbnail as bytea, what the EXIF said (also as a point for GIS users), who uploaded
+    // it and the change it is attached to; `added` keeps the upload order. The view `photos`
+    // is their readable face, without the bytes.
+    r#"
+    CREATE TABLE photo (
+        id            text PRIMARY KEY CHECK (length(id) = 64),
+        added         bigserial UNIQUE,
+        site_id       text NOT NULL REFERENCES site_state(site_id),
+        content_type  text NOT NULL CHECK (content_type IN ('image/jpeg','image/png','image/webp')),
+        sent_type     text,
+        upload_bytes  bigint NOT NULL CHECK (upload_bytes > 0),
+        width         integer NOT NULL CHECK (width > 0),
+        height        integer NOT NULL CHECK (height > 0),
+        taken_at      text,
+        lon           double precision,
+        lat           double precision,
+        uploaded_at   text NOT NULL,
+        account_id    bigint NOT NULL REFERENCES account(id),
+        uploaded_by   text NOT NULL,
+        uploaded_role text NOT NULL,
+        change_seq    bigint REFERENCES change(seq),
+        image         bytea NOT NULL,
+        thumbnail     bytea NOT NULL,
+        geom          geometry(Point, 4326) GENERATED ALWAYS AS (
+                          CASE WHEN lon IS NULL THEN NULL
+                               ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END) STORED,
+        CHECK ((lon IS NULL) = (lat IS NULL))
+    );
+    CREATE INDEX photo_site ON photo(site_id);
+    CREATE INDEX photo_geom ON photo USING gist (geom);
+
+    CREATE VIEW photos AS
+    SELECT id, site_id, content_type, width, height, length(image) AS bytes,
+           taken_at::timestamptz AS taken_at, uploaded_at::timestamptz AS uploaded_at,
+           uploaded_by, uploaded_role, change_seq, geom
+    FROM photo;
     "#,
 ];
 

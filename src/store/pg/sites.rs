@@ -2,11 +2,11 @@
 //! stored states and versions. Features are kept in their data-file form
 //! ([`crate::load::site_record`]) as `jsonb`, with the geometry also as PostGIS geometry.
 
-use postgres::Client;
 use postgres::types::ToSql;
+use postgres::{Client, ToStatement};
 use serde_json::Value;
 
-use super::{pg_error, schema};
+use super::{Session, pg_error, schema};
 use crate::load::site_record;
 use crate::model::{Site, Timestamp};
 use crate::store::{ChangeKind, Commit, Replay, StoreError, StoredSite, history};
@@ -35,14 +35,32 @@ fn geom(param: usize) -> String {
     GEOM.replace("$GEOM", &format!("${param}"))
 }
 
-fn insert_state(tx: &mut postgres::Transaction<'_>, s: &Site) -> Result<(), StoreError> {
-    let (record, geometry) = record_parts(s);
-    let sql = format!(
+/// The `INSERT` of a site's current state; `$8` the record, `$9` its geometry (GeoJSON text).
+fn insert_state_sql() -> String {
+    format!(
         "INSERT INTO site_state (site_id, fid, kind, status, progress, version, updated_at,
              feature, geom)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, {})",
         geom(9)
-    );
+    )
+}
+
+/// The `INSERT` of one version of a site; `$6` the record, `$7` its geometry.
+fn insert_version_sql() -> String {
+    format!(
+        "INSERT INTO site_version (site_id, version, at, seq, retired, feature, geom)
+         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, {})",
+        geom(7)
+    )
+}
+
+/// `parts` is [`record_parts`] of `s`; `query` is [`insert_state_sql`], text or prepared.
+fn insert_state(
+    tx: &mut postgres::Transaction<'_>,
+    query: &(impl ToStatement + ?Sized),
+    s: &Site,
+    parts: &(String, String),
+) -> Result<(), StoreError> {
     let params: [&(dyn ToSql + Sync); 9] = [
         &s.id.as_str(),
         &(s.fid as i64),
@@ -51,36 +69,33 @@ fn insert_state(tx: &mut postgres::Transaction<'_>, s: &Site) -> Result<(), Stor
         &i32::from(s.progress),
         &(s.version as i64),
         &s.updated_at.to_string(),
-        &record,
-        &geometry,
+        &parts.0,
+        &parts.1,
     ];
-    tx.execute(&sql, &params).map_err(pg_error)?;
+    tx.execute(query, &params).map_err(pg_error)?;
     Ok(())
 }
 
+/// A version row of `s` (`parts` as for [`insert_state`]; `query` is [`insert_version_sql`]).
 fn insert_version(
     tx: &mut postgres::Transaction<'_>,
+    query: &(impl ToStatement + ?Sized),
     s: &Site,
+    parts: &(String, String),
     at: &str,
     seq: Option<i64>,
     retired: bool,
 ) -> Result<(), StoreError> {
-    let (record, geometry) = record_parts(s);
-    let sql = format!(
-        "INSERT INTO site_version (site_id, version, at, seq, retired, feature, geom)
-         VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, {})",
-        geom(7)
-    );
     tx.execute(
-        &sql,
+        query,
         &[
             &s.id.as_str(),
             &(s.version as i64),
             &at,
             &seq,
             &retired,
-            &record,
-            &geometry,
+            &parts.0,
+            &parts.1,
         ],
     )
     .map_err(pg_error)?;
@@ -116,11 +131,15 @@ pub(super) fn seed(c: &mut Client, sites: &[Site]) -> Result<(), StoreError> {
         .map(|r| r.get(0))
         .collect();
     let mut added = 0usize;
+    let (state_sql, version_sql) = (insert_state_sql(), insert_version_sql());
+    let state = tx.prepare(&state_sql).map_err(pg_error)?;
+    let version = tx.prepare(&version_sql).map_err(pg_error)?;
     for s in sites.iter().filter(|s| !known.contains(s.id.as_str())) {
         let mut first = s.clone();
         first.version = 1;
-        insert_state(&mut tx, &first)?;
-        insert_version(&mut tx, &first, &at, None, false)?;
+        let parts = record_parts(&first);
+        insert_state(&mut tx, &state, &first, &parts)?;
+        insert_version(&mut tx, &version, &first, &parts, &at, None, false)?;
         added += 1;
     }
     // Only ever forward: another instance may have handed out ids past the stored ones.
@@ -138,14 +157,63 @@ pub(super) fn seed(c: &mut Client, sites: &[Site]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The `UPDATE` of a site's state, with the version check in its `WHERE`.
+fn update_state_sql() -> String {
+    format!(
+        "UPDATE site_state SET kind = $2, status = $3, progress = $4, version = $5,
+             updated_at = $6, feature = $7::text::jsonb, geom = {},
+             retired_at = CASE WHEN $9 THEN $6 ELSE NULL END
+         WHERE site_id = $1 AND version = $10",
+        geom(8)
+    )
+}
+
+/// The change row; its seq is `max + 1`, given under the commit lock (gapless, in commit
+/// order) in the same statement.
+const INSERT_CHANGE: &str = "INSERT INTO change (seq, site_id, at, account_id, actor, role,
+         from_status, from_progress, to_status, to_progress, note, reason, plan, version,
+         change_kind, bbox, generation, geometry_changed, site_kind, idempotency_key,
+         idempotency_request, photos, position)
+     SELECT coalesce(max(seq), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+         $14, $15, $16, $17, $18, $19, $20, $21, $22
+     FROM change
+     RETURNING seq";
+
+const COMMIT_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock($1)";
+const KEY_SQL: &str = "SELECT seq, site_id, version, idempotency_request FROM change
+     WHERE account_id = $1 AND idempotency_key = $2";
+const NOTIFY_SQL: &str = "SELECT pg_notify($1, $2)";
+
 /// Writes one change in one transaction (see the module docs of [`super`]): returns its seq.
-pub(super) fn commit(c: &mut Client, ch: &Commit<'_>) -> Result<i64, StoreError> {
+/// Every statement is prepared once per connection ([`Session::prepared`]), so each is one
+/// round trip.
+pub(super) fn commit(c: &mut Session, ch: &Commit<'_>) -> Result<i64, StoreError> {
+    let lock = c.prepared(COMMIT_LOCK_SQL)?;
+    let key_lookup = c.prepared(KEY_SQL)?;
+    let live = c.prepared(super::accounts::LIVE_BY_ID)?;
+    let update = c.prepared(&update_state_sql())?;
+    let insert_change = c.prepared(INSERT_CHANGE)?;
+    let version_row = c.prepared(&insert_version_sql())?;
+    let notify = c.prepared(NOTIFY_SQL)?;
+    let state_row = match ch.before {
+        None => Some(c.prepared(&insert_state_sql())?),
+        Some(_) => None,
+    };
     let mut tx = c.transaction().map_err(pg_error)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&schema::COMMIT_LOCK])
+    tx.execute(&lock, &[&schema::COMMIT_LOCK])
         .map_err(pg_error)?;
     let actor = ch.ctx.actor;
-    let account =
-        super::accounts::load_live(&mut tx, actor.id)?.ok_or(StoreError::Revoked(actor.id))?;
+    // Another instance may have committed this key since the service looked (its check runs
+    // under its own writer lock, not under the database's): under the commit lock every
+    // earlier commit is visible, so this check is the one that counts. Checked before the
+    // version, so the loser of a race on one key is answered as a replay, not a 412.
+    if let Some(key) = ch.ctx.idempotency
+        && let Some(winner) = replay_in(&mut tx, &key_lookup, actor.id, key.key)?
+    {
+        return Err(StoreError::KeyUsed(winner));
+    }
+    let account = super::accounts::load_live(&mut tx, &live, actor.id)?
+        .ok_or(StoreError::Revoked(actor.id))?;
     let scope = ch.before.unwrap_or(ch.after);
     if account.role != actor.role || !account.covers(scope) {
         return Err(StoreError::NotAssigned {
@@ -155,28 +223,9 @@ pub(super) fn commit(c: &mut Client, ch: &Commit<'_>) -> Result<i64, StoreError>
     }
     let after = ch.after;
     let retired_after = ch.kind == ChangeKind::Retired;
-    match ch.before {
-        None => {
-            let taken = tx
-                .query_opt(
-                    "SELECT 1 FROM site_state WHERE site_id = $1",
-                    &[&after.id.as_str()],
-                )
-                .map_err(pg_error)?;
-            if taken.is_some() {
-                return Err(StoreError::IdTaken(after.id.to_string()));
-            }
-            insert_state(&mut tx, after)?;
-        }
-        Some(before) => {
-            let (record, geometry) = record_parts(after);
-            let sql = format!(
-                "UPDATE site_state SET kind = $2, status = $3, progress = $4, version = $5,
-                     updated_at = $6, feature = $7::text::jsonb, geom = {},
-                     retired_at = CASE WHEN $9 THEN $6 ELSE NULL END
-                 WHERE site_id = $1 AND version = $10",
-                geom(8)
-            );
+    let parts = record_parts(after);
+    match (ch.before, &state_row) {
+        (Some(before), _) => {
             let params: [&(dyn ToSql + Sync); 10] = [
                 &after.id.as_str(),
                 &after.kind.as_str(),
@@ -184,12 +233,12 @@ pub(super) fn commit(c: &mut Client, ch: &Commit<'_>) -> Result<i64, StoreError>
                 &i32::from(after.progress),
                 &(after.version as i64),
                 &after.updated_at.to_string(),
-                &record,
-                &geometry,
+                &parts.0,
+                &parts.1,
                 &retired_after,
                 &(before.version as i64),
             ];
-            let updated = tx.execute(&sql, &params).map_err(pg_error)?;
+            let updated = tx.execute(&update, &params).map_err(pg_error)?;
             if updated != 1 {
                 let current: Option<i64> = tx
                     .query_opt(
@@ -205,11 +254,20 @@ pub(super) fn commit(c: &mut Client, ch: &Commit<'_>) -> Result<i64, StoreError>
                 });
             }
         }
+        (None, Some(state_row)) => {
+            let taken = tx
+                .query_opt(
+                    "SELECT 1 FROM site_state WHERE site_id = $1",
+                    &[&after.id.as_str()],
+                )
+                .map_err(pg_error)?;
+            if taken.is_some() {
+                return Err(StoreError::IdTaken(after.id.to_string()));
+            }
+            insert_state(&mut tx, state_row, after, &parts)?;
+        }
+        (None, None) => return Err(StoreError::IdTaken(after.id.to_string())),
     }
-    let seq: i64 = tx
-        .query_one("SELECT coalesce(max(seq), 0) + 1 FROM change", &[])
-        .map_err(pg_error)?
-        .get(0);
     let before = ch.before.unwrap_or(after);
     let plan = history::plan_diff(before, after).map(|p| p.to_string());
     let geometry_changed = ch.before.is_some_and(|b| b.geometry != after.geometry);
@@ -217,17 +275,9 @@ pub(super) fn commit(c: &mut Client, ch: &Commit<'_>) -> Result<i64, StoreError>
     let generation = ch.generation.map(|g| g as i64);
     let key = ch.ctx.idempotency.map(|i| i.key);
     let request = ch.ctx.idempotency.map(|i| i.request);
-    // This store keeps no photos (SQLite only, for now): no update can name one it holds.
-    if let Some(id) = ch.photos.first() {
-        return Err(StoreError::UnknownPhoto {
-            id: id.clone(),
-            site: after.id.to_string(),
-        });
-    }
-    let photos: Option<String> = None;
+    let photos = (!ch.photos.is_empty()).then(|| serde_json::json!(ch.photos).to_string());
     let position = ch.position.map(|p| serde_json::json!(p).to_string());
-    let params: [&(dyn ToSql + Sync); 23] = [
-        &seq,
+    let params: [&(dyn ToSql + Sync); 22] = [
         &after.id.as_str(),
         &after.updated_at.to_string(),
         &actor.id,
@@ -251,28 +301,22 @@ pub(super) fn commit(c: &mut Client, ch: &Commit<'_>) -> Result<i64, StoreError>
         &photos,
         &position,
     ];
-    tx.execute(
-        "INSERT INTO change (seq, site_id, at, account_id, actor, role, from_status,
-             from_progress, to_status, to_progress, note, reason, plan, version, change_kind,
-             bbox, generation, geometry_changed, site_kind, idempotency_key, idempotency_request,
-             photos, position)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-             $18, $19, $20, $21, $22, $23)",
-        &params,
-    )
-    .map_err(pg_error)?;
+    let seq: i64 = tx
+        .query_one(&insert_change, &params)
+        .map_err(pg_error)?
+        .get(0);
+    super::photos::attach(&mut tx, after.id.as_str(), ch.photos, seq)?;
     insert_version(
         &mut tx,
+        &version_row,
         after,
+        &parts,
         &after.updated_at.to_string(),
         Some(seq),
         retired_after,
     )?;
-    tx.execute(
-        "SELECT pg_notify($1, $2)",
-        &[&schema::CHANNEL, &seq.to_string()],
-    )
-    .map_err(pg_error)?;
+    tx.execute(&notify, &[&schema::CHANNEL, &seq.to_string()])
+        .map_err(pg_error)?;
     tx.commit().map_err(pg_error)?;
     Ok(seq)
 }
@@ -388,13 +432,26 @@ pub(super) fn replay(
     account_id: i64,
     key: &str,
 ) -> Result<Option<Replay>, StoreError> {
-    let row = c
-        .query_opt(
-            "SELECT seq, site_id, version, idempotency_request FROM change
-             WHERE account_id = $1 AND idempotency_key = $2",
-            &[&account_id, &key],
-        )
-        .map_err(pg_error)?;
+    replay_in(c, KEY_SQL, account_id, key)
+}
+
+/// Whether `e` is the unique index on `(account_id, idempotency_key)` refusing a second
+/// change with one key (SQLSTATE 23505 on `change_idempotency`).
+pub(super) fn is_key_violation(e: &postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|d| {
+        *d.code() == postgres::error::SqlState::UNIQUE_VIOLATION
+            && d.constraint() == Some("change_idempotency")
+    })
+}
+
+/// The change holding `key` (`query` is [`KEY_SQL`], text or prepared).
+fn replay_in(
+    c: &mut impl postgres::GenericClient,
+    query: &(impl ToStatement + ?Sized),
+    account_id: i64,
+    key: &str,
+) -> Result<Option<Replay>, StoreError> {
+    let row = c.query_opt(query, &[&account_id, &key]).map_err(pg_error)?;
     Ok(row.map(|r| Replay {
         seq: r.get(0),
         site_id: r.get(1),
