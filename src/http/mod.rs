@@ -2,7 +2,7 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `GET /tiles/{z}/{x}/{y}.mvt` | vector tile (the last segment is `{y}.mvt`) |
+//! | `GET /tiles/{z}/{x}/{y}.mvt` | vector tile (the last segment is `{y}.mvt`, or `{y}.mlt` for MapLibre Tiles) |
 //! | `GET /tiles.json` | TileJSON 3.0.0 |
 //! | `GET /ogc…` | OGC API – Features (landing, conformance, collections, items, queryables, schemas) |
 //! | `GET /ogc/tiles…`, `/ogc/tileMatrixSets…` | OGC API – Tiles (also per collection) |
@@ -56,6 +56,7 @@ pub mod state;
 pub mod static_files;
 mod style;
 pub mod throttle;
+mod tile_format;
 mod tiles;
 mod timeline;
 

@@ -263,7 +263,7 @@ pub(super) async fn dataset_tile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let tile = tile_coord(&tms, &matrix, &row, &col)?;
-    super::tiles::serve_tile(&state, tile, &params, &headers, None).await
+    super::tiles::serve_tile(&state, tile, &params, &headers, None, None).await
 }
 
 /// `GET /ogc/collections/{c}/tiles/{tms}/{tileMatrix}/{tileRow}/{tileCol}`: only `c`'s layer.
@@ -275,7 +275,7 @@ pub(super) async fn collection_tile(
 ) -> Result<Response, ApiError> {
     let c = find_collection(&id)?;
     let tile = tile_coord(&tms, &matrix, &row, &col)?;
-    super::tiles::serve_tile(&state, tile, &params, &headers, Some(layer_of(c))).await
+    super::tiles::serve_tile(&state, tile, &params, &headers, Some(layer_of(c)), None).await
 }
 
 fn varint(b: &[u8], i: &mut usize) -> Option<u64> {

@@ -1,4 +1,4 @@
-//! `GET /tiles/{z}/{x}/{y}.mvt` and `GET /tiles.json`.
+//! `GET /tiles/{z}/{x}/{y}.mvt` (or `.mlt`) and `GET /tiles.json`.
 
 use std::sync::Arc;
 
@@ -12,14 +12,13 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiPath, FILTER_PARAMS, Params, clip, site_filter};
 use super::proxy::PublicBase;
+use super::tile_format::{Chosen, FORMAT_PARAM, TileFormat};
 use crate::snapshot::Snapshot;
-use crate::tiles::cache::{CacheOutcome, TileCache};
+use crate::tiles::cache::{CacheOutcome, EncodedTile, MLT_ETAG_SUFFIX, TileBody, TileCache};
 use crate::tiles::compress::ContentCoding;
 use crate::tiles::encode::{LAYERS, SITE_FIELDS, TileRequest};
 use crate::tiles::{MAX_ZOOM, TileCoord, TileCoordError};
 
-/// The media type of Mapbox Vector Tiles.
-const MVT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 /// Tiles may be stored but must be revalidated, so an edit shows in the very next request.
 const TILE_CACHE_CONTROL: &str = "public, no-cache";
 
@@ -41,18 +40,24 @@ pub(super) async fn tile(
     params: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Some(y) = y.strip_suffix(".mvt") else {
-        return Err(ApiError::not_found(
-            "unknown_format",
-            "tiles are served as {z}/{x}/{y}.mvt",
-        ));
+    // `.mvt` is the long-standing path: `?f=` or `Accept` may still ask for MLT there.
+    // `.mlt` is always MLT.
+    let (y, by_path) = match (y.strip_suffix(".mvt"), y.strip_suffix(".mlt")) {
+        (Some(y), _) => (y, None),
+        (_, Some(y)) => (y, Some(TileFormat::Mlt)),
+        _ => {
+            return Err(ApiError::not_found(
+                "unknown_format",
+                "tiles are served as {z}/{x}/{y}.mvt or {z}/{x}/{y}.mlt",
+            ));
+        }
     };
     let (z, x, y) = (segment("z", &z)?, segment("x", &x)?, segment("y", y)?);
     let tile = TileCoord::new(z, x, y).map_err(|e| match e {
         TileCoordError::Zoom { .. } => ApiError::not_found("zoom_out_of_range", e.to_string()),
         TileCoordError::Grid { .. } => ApiError::bad_param(e.to_string()),
     })?;
-    serve_tile(&state, tile, &params, &headers, None).await
+    serve_tile(&state, tile, &params, &headers, None, by_path).await
 }
 
 /// The query parameters a tile takes: the site filters and a CQL2 filter over the sites.
@@ -90,8 +95,8 @@ fn tile_filter(
     Ok(filter)
 }
 
-/// The parameters a tile route takes: [`TILE_PARAMS`] and `as_of`.
-const TILE_ROUTE_PARAMS: [&str; 7] = [
+/// The parameters a tile route takes: [`TILE_PARAMS`], `as_of` and the format `f`.
+const TILE_ROUTE_PARAMS: [&str; 8] = [
     TILE_PARAMS[0],
     TILE_PARAMS[1],
     TILE_PARAMS[2],
@@ -99,24 +104,74 @@ const TILE_ROUTE_PARAMS: [&str; 7] = [
     TILE_PARAMS[4],
     TILE_PARAMS[5],
     super::as_of::AS_OF,
+    FORMAT_PARAM,
 ];
 
-/// A non-empty tile ready to send: its body in the negotiated coding and its ETag.
+/// A non-empty tile ready to send: its body in the negotiated format and coding and its ETag.
 struct Content {
     body: Bytes,
     etag: String,
-    hash: String,
+    /// The ETag without the coding's suffix (`<hash>` or `<hash>-mlt`).
+    tag: String,
     /// Bytes of the MVT before coding (for the metrics).
     mvt_len: usize,
 }
 
-/// The tile (or with `layer` that layer of it) in `coding`, from the cache or encoded now.
-/// May encode and compress: runs on the blocking pool.
+/// The whole tile's content in `format` and `coding`, from the forms already made when
+/// `made_only` (`None` when one is missing), else making them now.
+fn whole(
+    t: &EncodedTile,
+    format: TileFormat,
+    coding: ContentCoding,
+    made_only: bool,
+) -> Result<Option<Content>, ApiError> {
+    let Some(mvt) = &t.mvt else {
+        return Ok(None);
+    };
+    let content = |b: &TileBody, body: Bytes| Content {
+        body,
+        etag: b.etag(coding).to_owned(),
+        tag: b.etag(ContentCoding::Identity).trim_matches('"').to_owned(),
+        mvt_len: mvt.len(),
+    };
+    let body = match format {
+        TileFormat::Mvt => {
+            let body = if made_only {
+                t.coded_if_made(coding)
+            } else {
+                Some(t.coded(coding))
+            };
+            return Ok(body.map(|body| Content {
+                body,
+                etag: t.etag(coding).to_owned(),
+                tag: t.hash.clone(),
+                mvt_len: mvt.len(),
+            }));
+        }
+        TileFormat::Mlt if made_only => t.mlt_if_made(),
+        TileFormat::Mlt => t.mlt().map_err(|e| {
+            tracing::error!("{e}");
+            ApiError::Internal
+        })?,
+    };
+    Ok(body.and_then(|b| {
+        let coded = if made_only {
+            b.coded_if_made(coding)?
+        } else {
+            b.coded(coding)
+        };
+        Some(content(b, coded))
+    }))
+}
+
+/// The tile (or with `layer` that layer of it) in `format` and `coding`, from the cache or
+/// encoded now. May encode, convert and compress: runs on the blocking pool.
 fn prepare(
     cache: &TileCache,
     snap: &Snapshot,
     req: TileRequest<'_>,
     layer: Option<&'static str>,
+    format: TileFormat,
     coding: ContentCoding,
 ) -> Result<(CacheOutcome, Option<Content>), ApiError> {
     let (encoded, outcome) = cache.get_or_encode(snap, req).map_err(|e| {
@@ -125,37 +180,59 @@ fn prepare(
     })?;
     let content = match (layer, &encoded.mvt) {
         (_, None) => None,
-        (None, Some(mvt)) => Some(Content {
-            body: encoded.coded(coding),
-            etag: encoded.etag(coding).to_owned(),
-            hash: encoded.hash.clone(),
-            mvt_len: mvt.len(),
-        }),
-        (Some(name), Some(mvt)) => super::ogc_tiles::only_layer(mvt, name).map(|part| {
-            let hash = super::ogc_tiles::content_hash(&part);
-            Content {
-                body: Bytes::from(coding.compress(&part)),
-                etag: format!("\"{hash}{}\"", coding.etag_suffix()),
-                hash,
-                mvt_len: part.len(),
-            }
-        }),
+        (None, Some(_)) => whole(&encoded, format, coding, false)?,
+        (Some(name), Some(mvt)) => match super::ogc_tiles::only_layer(mvt, name) {
+            None => None,
+            Some(part) => Some(layer_content(part, format, coding)?),
+        },
     };
     Ok((outcome, content))
 }
 
-/// Serves one tile: every layer, or with `layer` only that one (the OGC collection tiles).
-/// Shared by `/tiles/…` and the OGC API – Tiles routes, so both give the same bytes and
-/// headers. A whole tile already cached in the negotiated coding is answered here on the
-/// async thread; anything that may encode or compress goes to the blocking pool.
+/// One layer's MVT bytes as content in `format` and `coding` (made per request: the OGC
+/// collection tiles are not cached apart from the whole tile).
+fn layer_content(
+    part: Vec<u8>,
+    format: TileFormat,
+    coding: ContentCoding,
+) -> Result<Content, ApiError> {
+    let mvt_len = part.len();
+    let (bytes, suffix) = match format {
+        TileFormat::Mvt => (part, ""),
+        TileFormat::Mlt => (
+            crate::tiles::mlt::mvt_to_mlt(&part).map_err(|e| {
+                tracing::error!("{e}");
+                ApiError::Internal
+            })?,
+            MLT_ETAG_SUFFIX,
+        ),
+    };
+    let tag = format!("{}{suffix}", super::ogc_tiles::content_hash(&bytes));
+    Ok(Content {
+        body: Bytes::from(coding.compress(&bytes)),
+        etag: format!("\"{tag}{}\"", coding.etag_suffix()),
+        tag,
+        mvt_len,
+    })
+}
+
+/// Serves one tile: every layer, or with `layer` only that one (the OGC collection tiles),
+/// as MVT or MLT (`by_path`: the format the path's extension names, else `?f=` or `Accept`
+/// decide; see `tile_format`). Shared by `/tiles/…` and the OGC API – Tiles routes, so both
+/// give the same bytes and headers. A whole tile already cached in the negotiated format and
+/// coding is answered here on the async thread; anything that may encode, convert or
+/// compress goes to the blocking pool.
 pub(super) async fn serve_tile(
     state: &AppState,
     tile: TileCoord,
     params: &Params,
     headers: &HeaderMap,
     layer: Option<&'static str>,
+    by_path: Option<TileFormat>,
 ) -> Result<Response, ApiError> {
     params.allow(&TILE_ROUTE_PARAMS)?;
+    let chosen = super::tile_format::choose(by_path, params, headers)?;
+    let format = chosen.format;
     let view = super::as_of::view(state, params).await?;
     let today = state.config.today();
     let filter = tile_filter(params, &view.snap, today)?;
@@ -167,16 +244,17 @@ pub(super) async fn serve_tile(
         today,
     };
     let hit = match layer {
-        None => view.tiles.cached(&view.snap, req).and_then(|t| {
-            let body = t.coded_if_made(coding)?;
-            let content = t.mvt.as_ref().map(|mvt| Content {
-                body,
-                etag: t.etag(coding).to_owned(),
-                hash: t.hash.clone(),
-                mvt_len: mvt.len(),
-            });
-            Some((CacheOutcome::Hit, content))
-        }),
+        None => view
+            .tiles
+            .cached(&view.snap, req)
+            .and_then(|t| match &t.mvt {
+                None => Some((CacheOutcome::Hit, None)),
+                // Cannot fail when only taking forms already made.
+                Some(_) => whole(&t, format, coding, true)
+                    .ok()
+                    .flatten()
+                    .map(|c| (CacheOutcome::Hit, Some(c))),
+            }),
         Some(_) => None,
     };
     let (outcome, content) = match hit {
@@ -189,7 +267,7 @@ pub(super) async fn serve_tile(
                     filter: &filter,
                     today,
                 };
-                prepare(&cache, &snap, req, layer, coding)
+                prepare(&cache, &snap, req, layer, format, coding)
             })
             .await
             .map_err(|e| {
@@ -201,7 +279,7 @@ pub(super) async fn serve_tile(
     let bytes = content.as_ref().map_or(0, |c| c.mvt_len);
     super::metrics::tile_served(outcome.as_str(), tile.z, bytes, started.elapsed());
     let mut resp = match content {
-        Some(c) => tile_response(c, coding, headers),
+        Some(c) => tile_response(c, chosen, coding, headers),
         None => (
             StatusCode::NO_CONTENT,
             [(header::CACHE_CONTROL, TILE_CACHE_CONTROL)],
@@ -213,21 +291,29 @@ pub(super) async fn serve_tile(
     Ok(super::as_of::mark(&view, resp, None))
 }
 
-/// Builds the 200 or 304 for a non-empty tile sent in `coding`.
-fn tile_response(c: Content, coding: ContentCoding, req: &HeaderMap) -> Response {
+/// Builds the 200 or 304 for a non-empty tile sent in the `chosen` format and `coding`.
+fn tile_response(c: Content, chosen: Chosen, coding: ContentCoding, req: &HeaderMap) -> Response {
     let mut headers = HeaderMap::with_capacity(6);
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(TILE_CACHE_CONTROL),
     );
-    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let vary = if chosen.by_accept {
+        "Accept, Accept-Encoding"
+    } else {
+        "Accept-Encoding"
+    };
+    headers.insert(header::VARY, HeaderValue::from_static(vary));
     if let Ok(v) = HeaderValue::from_str(&c.etag) {
         headers.insert(header::ETAG, v);
     }
-    if if_none_match(req, &c.hash) {
+    if if_none_match(req, &c.tag) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_TYPE));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(chosen.format.media_type()),
+    );
     if coding != ContentCoding::Identity {
         headers.insert(
             header::CONTENT_ENCODING,
@@ -237,8 +323,9 @@ fn tile_response(c: Content, coding: ContentCoding, req: &HeaderMap) -> Response
     (StatusCode::OK, headers, Body::from(c.body)).into_response()
 }
 
-/// Whether `If-None-Match` names this content (in any coding, weak or strong).
-fn if_none_match(h: &HeaderMap, hash: &str) -> bool {
+/// Whether `If-None-Match` names this content (in any coding, weak or strong); `tag` is its
+/// ETag without the coding's suffix (`<hash>` for MVT, `<hash>-mlt` for MLT).
+fn if_none_match(h: &HeaderMap, tag_of_content: &str) -> bool {
     h.get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -247,7 +334,7 @@ fn if_none_match(h: &HeaderMap, hash: &str) -> bool {
             let tag = tag.trim();
             let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
             tag == "*"
-                || tag.strip_prefix(hash).is_some_and(|rest| {
+                || tag.strip_prefix(tag_of_content).is_some_and(|rest| {
                     rest.is_empty()
                         || ContentCoding::COMPRESSED
                             .iter()
@@ -277,8 +364,11 @@ pub(super) async fn tilejson(
     State(state): State<AppState>,
     params: Params,
     base: PublicBase,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    params.allow(&[super::as_of::AS_OF])?;
+    params.allow(&[super::as_of::AS_OF, FORMAT_PARAM])?;
+    // `?f=mlt` names the MLT tiles in `tiles`; Accept plays no part for TileJSON itself.
+    let format = super::tile_format::choose(None, &params, &HeaderMap::new())?.format;
     let view = super::as_of::view(&state, &params).await?;
     let snap = Arc::clone(&view.snap);
     let [w, s, e, n] = snap.fixed.lnglat_bounds;
@@ -287,6 +377,31 @@ pub(super) async fn tilejson(
         (Some(_), Some(raw)) => format!("?as_of={}", super::ogc::encode(raw)),
         _ => String::new(),
     };
+    let template =
+        |f: TileFormat| format!("{base}/tiles/{{z}}/{{x}}/{{y}}.{}{tile_query}", f.token());
+    let coding = super::encoding::negotiate(&headers);
+    let (cache, sampled) = (Arc::clone(&view.tiles), Arc::clone(&snap));
+    let today = state.config.today();
+    let sizes = tokio::task::spawn_blocking(move || cache.format_sizes(&sampled, today, coding))
+        .await
+        .map_err(|e| {
+            tracing::error!("tile sample task failed: {e}");
+            ApiError::Internal
+        })?
+        .map_err(|e| tracing::warn!("{e}"))
+        .ok();
+    let formats = json!({
+        "mvt": {"tiles": [template(TileFormat::Mvt)], "type": TileFormat::Mvt.media_type()},
+        "mlt": {"tiles": [template(TileFormat::Mlt)], "type": TileFormat::Mlt.media_type(), "encoding": "mlt"},
+        "sample": sizes.map(|z| json!({
+            "tiles": z.tiles,
+            "zooms": [crate::tiles::sample::SAMPLE_ZOOMS.start(), crate::tiles::sample::SAMPLE_ZOOMS.end()],
+            "coding": coding.token(),
+            "mvt_bytes": z.mvt_bytes,
+            "mlt_bytes": z.mlt_bytes,
+        })),
+        "smaller": if sizes.is_some_and(|z| z.mlt_smaller()) { "mlt" } else { "mvt" },
+    });
     let site_fields: serde_json::Map<String, Value> = SITE_FIELDS
         .iter()
         .map(|(k, t)| ((*k).to_owned(), json!(t)))
@@ -334,7 +449,7 @@ pub(super) async fn tilejson(
         "version": env!("CARGO_PKG_VERSION"),
         "attribution": attribution(&snap.fixed.provenance),
         "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt{tile_query}")],
+        "tiles": [template(format)],
         "minzoom": 0,
         "maxzoom": MAX_ZOOM,
         "bounds": [w, s, e, n],
@@ -342,12 +457,17 @@ pub(super) async fn tilejson(
         "vector_layers": layers,
         "illustrative": snap.fixed.provenance.has_illustrative(),
         "notice": snap.fixed.provenance.notice,
+        "formats": formats,
     });
-    Ok(super::as_of::json_response(
-        &view,
-        "application/json",
-        &body,
-    ))
+    let mut body = body;
+    if format == TileFormat::Mlt {
+        body["encoding"] = json!("mlt");
+    }
+    let mut resp = super::as_of::json_response(&view, "application/json", &body);
+    // The sample's sizes are counted in the negotiated coding.
+    resp.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    Ok(resp)
 }
 
 /// The data set's attribution (its manifest's, e.g. "© OpenStreetMap contributors" after an
