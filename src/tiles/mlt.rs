@@ -3,12 +3,14 @@
 //!
 //! MLT is made from the MVT the encoder produced, so both formats carry the very same
 //! features: same layers in the same order, same feature order, ids, properties and tile
-//! coordinates (extent 4096). The encoder is configured for what MapLibre GL JS 5.24's
-//! bundled decoder (`@maplibre/mlt`) reads: FastPFOR integers and FSST strings are allowed;
-//! shared string dictionaries are not (that decoder reads a shared dictionary only when every
-//! child column carries a presence stream); no pre-tessellated polygons (MapLibre tessellates
-//! itself, and tessellation would add bytes); and no feature reordering (spatial or id sorts),
-//! so draw order and label priority match the MVT tile.
+//! coordinates (extent 4096). The encoder is configured for what the MLT decoder bundled in
+//! MapLibre GL JS 5.24.1 (its copy of `@maplibre/mlt`) reads, as the page's browser test
+//! checks: FastPFOR integers are allowed; FSST strings are not (that decoder fails on an FSST
+//! string column without nulls: it builds the column with a null presence vector and reads
+//! its `size`); shared string dictionaries are not (it reads one only when every child column
+//! carries a presence stream); no pre-tessellated polygons (MapLibre tessellates itself, and
+//! tessellation would add bytes); and no feature reordering (spatial or id sorts), so draw
+//! order and label priority match the MVT tile. Plain and dictionary strings remain.
 
 use geo::Geometry;
 use mlt_core::encoder::EncoderConfig;
@@ -42,7 +44,7 @@ fn config() -> EncoderConfig {
         .with_spatial_morton_sort(false)
         .with_spatial_hilbert_sort(false)
         .with_id_sort(false)
-        .with_fsst(true)
+        .with_fsst(false)
         .with_fastpfor(true)
 }
 
