@@ -57,6 +57,7 @@ pub mod static_files;
 mod style;
 pub mod throttle;
 mod tile_format;
+mod tilejson;
 mod tiles;
 mod timeline;
 
@@ -93,7 +94,7 @@ pub fn app(state: AppState) -> Router {
     let _ = metrics::handle();
     Router::new()
         .route("/health", get(api::health))
-        .route("/tiles.json", get(tiles::tilejson))
+        .route("/tiles.json", get(tilejson::tilejson))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/api/stats", get(api::stats))
         .route("/api/parks/nearest", get(api::nearest_parks))

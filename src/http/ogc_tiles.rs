@@ -149,6 +149,7 @@ fn tileset(state: &AppState, base: &PublicBase, collection: Option<Collection>) 
             link(here.clone(), "self", "application/json", "This tileset"),
             link(format!("{base}/ogc/tileMatrixSets/{TMS_ID}"), REL_TILING_SCHEME, "application/json", TMS_ID),
             json!({"href": format!("{here}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"), "rel": "item", "type": MVT, "templated": true, "title": "Tiles"}),
+            json!({"href": format!("{here}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?f=mlt"), "rel": "item", "type": "application/vnd.maplibre-tile", "templated": true, "title": "Tiles as MapLibre Tiles"}),
         ],
     })
 }
