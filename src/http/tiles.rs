@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::extract::{ApiPath, FILTER_PARAMS, Params, clip, site_filter};
 use super::tile_format::{Chosen, FORMAT_PARAM, TileFormat};
 use crate::snapshot::Snapshot;
-use crate::tiles::cache::{CacheOutcome, EncodedTile, MLT_ETAG_SUFFIX, TileBody, TileCache};
+use crate::tiles::cache::{CacheOutcome, EncodedTile, MLT_ETAG_SUFFIX, TileCache};
 use crate::tiles::compress::ContentCoding;
 use crate::tiles::encode::TileRequest;
 use crate::tiles::{TileCoord, TileCoordError};
@@ -115,50 +115,37 @@ struct Content {
     mvt_len: usize,
 }
 
-/// The whole tile's content in `format` and `coding`, from the forms already made when
-/// `made_only` (`None` when one is missing), else making them now.
+/// The whole tile's content in `format` and `coding`: with `made_only` only from forms
+/// already made (`None` when one is missing, so nothing slow runs), else making them now.
+/// `None` too for an empty tile.
 fn whole(
     t: &EncodedTile,
     format: TileFormat,
     coding: ContentCoding,
     made_only: bool,
 ) -> Result<Option<Content>, ApiError> {
-    let Some(mvt) = &t.mvt else {
+    let Some(mvt_len) = t.mvt.as_ref().map(Bytes::len) else {
         return Ok(None);
     };
-    let content = |b: &TileBody, body: Bytes| Content {
-        body,
-        etag: b.etag(coding).to_owned(),
-        tag: b.etag(ContentCoding::Identity).trim_matches('"').to_owned(),
-        mvt_len: mvt.len(),
-    };
     let body = match format {
-        TileFormat::Mvt => {
-            let body = if made_only {
-                t.coded_if_made(coding)
-            } else {
-                Some(t.coded(coding))
-            };
-            return Ok(body.map(|body| Content {
-                body,
-                etag: t.etag(coding).to_owned(),
-                tag: t.hash.clone(),
-                mvt_len: mvt.len(),
-            }));
-        }
+        TileFormat::Mvt => t.mvt_body(),
         TileFormat::Mlt if made_only => t.mlt_if_made(),
         TileFormat::Mlt => t.mlt().map_err(|e| {
             tracing::error!("{e}");
             ApiError::Internal
         })?,
     };
-    Ok(body.and_then(|b| {
-        let coded = if made_only {
-            b.coded_if_made(coding)?
-        } else {
-            b.coded(coding)
-        };
-        Some(content(b, coded))
+    let Some(b) = body else { return Ok(None) };
+    let coded = if made_only {
+        b.coded_if_made(coding)
+    } else {
+        Some(b.coded(coding))
+    };
+    Ok(coded.map(|body| Content {
+        body,
+        etag: b.etag(coding).to_owned(),
+        tag: b.etag(ContentCoding::Identity).trim_matches('"').to_owned(),
+        mvt_len,
     }))
 }
 

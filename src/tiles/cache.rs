@@ -157,6 +157,11 @@ impl EncodedTile {
         }
     }
 
+    /// The MVT body with its ETags and coded forms; `None` for an empty tile.
+    pub fn mvt_body(&self) -> Option<&TileBody> {
+        self.mvt.as_ref().map(|_| &self.body)
+    }
+
     /// The tile as a MapLibre Tile, converted now if this is the first request for it;
     /// `None` for an empty tile. A failed conversion is kept too (it would fail again).
     pub fn mlt(&self) -> Result<Option<&TileBody>, Arc<MltError>> {
