@@ -40,9 +40,20 @@ export function pageRelative(href) {
   return `${u.pathname.replace(/^\/+/, '')}${u.search}`;
 }
 
-/** The vector tile URL template, relative to the page; `{z}` etc. stay literal. */
-export function tileTemplate() {
-  return `${new URL('tiles/', document.baseURI).href}{z}/{x}/{y}.mvt`;
+/**
+ * The tile format the page uses: `mlt` (MapLibre Tiles) when the server's TileJSON says MLT
+ * is the smaller over its sample of the data set's tiles (`formats.smaller`), else `mvt`.
+ * `?tiles=mvt` or `?tiles=mlt` in the page's address chooses one (to compare the two).
+ */
+export function tileFormat(tilejson) {
+  const asked = new URLSearchParams(location.search).get('tiles');
+  if (asked === 'mvt' || asked === 'mlt') return asked;
+  return tilejson?.formats?.smaller === 'mlt' ? 'mlt' : 'mvt';
+}
+
+/** The vector tile URL template in `format` (`mvt` or `mlt`), relative to the page; `{z}` etc. stay literal. */
+export function tileTemplate(format = 'mvt') {
+  return `${new URL('tiles/', document.baseURI).href}{z}/{x}/{y}.${format}`;
 }
 
 /**

@@ -20,12 +20,15 @@ export function setPalette(meta) {
 
 /**
  * The style to give MapLibre: the server's, with `tiles` (page-relative, with the filters)
- * for the renewal source and the optional raster `basemap` of config.json under everything.
+ * for the renewal source in `encoding` (`mvt` or `mlt`, MapLibre's source `encoding`) and the
+ * optional raster `basemap` of config.json under everything.
  * The server's absolute tile URL is not used, so the page works under any proxy prefix.
  */
-export function adaptStyle(style, { tiles, basemap }) {
+export function adaptStyle(style, { tiles, encoding = 'mvt', basemap }) {
   const s = structuredClone(style);
   s.sources.renewal.tiles = tiles;
+  if (encoding === 'mlt') s.sources.renewal.encoding = 'mlt';
+  else delete s.sources.renewal.encoding;
   SITE_LAYER_IDS.splice(0, SITE_LAYER_IDS.length, ...s.layers.filter((l) => l.metadata?.['renewal:site']).map((l) => l.id).reverse());
   if (basemap && basemap.tiles) {
     s.sources.basemap = { type: 'raster', tiles: basemap.tiles, tileSize: basemap.tileSize ?? 256, attribution: basemap.attribution ?? '' };

@@ -3,7 +3,7 @@
 
 /* global maplibregl */
 
-import { api, tileTemplate } from './api.js';
+import { api, tileFormat, tileTemplate } from './api.js';
 import { $ } from './dom.js';
 import { lang } from './i18n.js';
 import { adaptStyle, KIND_SOURCE_LAYER, SITE_LAYER_IDS } from './layers.js';
@@ -37,7 +37,7 @@ export function allChoices() {
 
 function tileUrls() {
   const qs = filterQuery({ all: allChoices() }).toString();
-  const u = tileTemplate();
+  const u = tileTemplate(tileFormat(state.tilejson));
   return [qs ? `${u}?${qs}` : u];
 }
 
@@ -52,7 +52,7 @@ export function initMap(style) {
   const tj = state.tilejson;
   const map = new maplibregl.Map({
     container: 'map',
-    style: adaptStyle(style, { tiles: tileUrls(), basemap: state.config.basemap }),
+    style: adaptStyle(style, { tiles: tileUrls(), encoding: tileFormat(tj), basemap: state.config.basemap }),
     bounds: tj.bounds,
     fitBoundsOptions: { padding: 16 },
     maxZoom: 19,

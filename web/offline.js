@@ -6,7 +6,7 @@ import { $, el } from './dom.js';
 import { bytes, dateTime, num, statusLabel, t } from './i18n.js';
 import { boundsOf } from './map.js';
 import { drop, entries, keepMine, outboxStatus, sendNow, tryAgain } from './outbox.js';
-import { tileTemplate } from './api.js';
+import { tileFormat, tileTemplate } from './api.js';
 import { state } from './state.js';
 
 /** Zooms stored around each assigned site. */
@@ -62,7 +62,8 @@ export function offlineTiles(features, datasetBounds) {
     const m = SITE_MARGIN_DEG;
     tilesOver([[w - m, s - m], [e + m, n + m]], SITE_ZOOMS, keys);
   }
-  const template = tileTemplate();
+  // The format the map asks for, so the service worker answers the map's own requests.
+  const template = tileTemplate(tileFormat(state.tilejson));
   return [...keys].map((k) => {
     const [z, x, y] = k.split('/');
     return template.replace('{z}', z).replace('{x}', x).replace('{y}', y);

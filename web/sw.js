@@ -84,7 +84,8 @@ self.addEventListener('activate', (e) => {
 
 /** Which cache a GET of `rel` (path relative to the scope) belongs to, or null for none. */
 function cacheFor(rel) {
-  if (rel.startsWith('tiles/') && rel.endsWith('.mvt')) return TILES;
+  // Vector tiles as MVT or MLT (the page uses the smaller; see tileFormat in api.js).
+  if (rel.startsWith('tiles/') && (rel.endsWith('.mvt') || rel.endsWith('.mlt'))) return TILES;
   // DATA_PATHS are public reads, the same with or without a token; the account's own answer
   // (api/me) is not among them (the page keeps it itself, under a digest of the token).
   if (DATA_PATHS.some((re) => re.test(rel))) return DATA;

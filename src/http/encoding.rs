@@ -20,7 +20,7 @@ pub const MAX_ACCEPT_ENCODING_BYTES: usize = 1024;
 type Quality = u16;
 
 /// Parses a `qvalue`: `0`, `0.` with up to three digits, `1` or `1.` with up to three zeros.
-fn quality(raw: &str) -> Option<Quality> {
+pub(super) fn quality(raw: &str) -> Option<Quality> {
     let (int, frac) = raw.split_once('.').unwrap_or((raw, ""));
     if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;

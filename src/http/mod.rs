@@ -2,7 +2,7 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `GET /tiles/{z}/{x}/{y}.mvt` | vector tile (the last segment is `{y}.mvt`) |
+//! | `GET /tiles/{z}/{x}/{y}.mvt` | vector tile (the last segment is `{y}.mvt`, or `{y}.mlt` for MapLibre Tiles) |
 //! | `GET /tiles.json` | TileJSON 3.0.0 |
 //! | `GET /ogc…` | OGC API – Features (landing, conformance, collections, items, queryables, schemas) |
 //! | `GET /ogc/tiles…`, `/ogc/tileMatrixSets…` | OGC API – Tiles (also per collection) |
@@ -56,6 +56,8 @@ pub mod state;
 pub mod static_files;
 mod style;
 pub mod throttle;
+mod tile_format;
+mod tilejson;
 mod tiles;
 mod timeline;
 
@@ -92,7 +94,7 @@ pub fn app(state: AppState) -> Router {
     let _ = metrics::handle();
     Router::new()
         .route("/health", get(api::health))
-        .route("/tiles.json", get(tiles::tilejson))
+        .route("/tiles.json", get(tilejson::tilejson))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/api/stats", get(api::stats))
         .route("/api/parks/nearest", get(api::nearest_parks))

@@ -149,6 +149,7 @@ fn tileset(state: &AppState, base: &PublicBase, collection: Option<Collection>) 
             link(here.clone(), "self", "application/json", "This tileset"),
             link(format!("{base}/ogc/tileMatrixSets/{TMS_ID}"), REL_TILING_SCHEME, "application/json", TMS_ID),
             json!({"href": format!("{here}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"), "rel": "item", "type": MVT, "templated": true, "title": "Tiles"}),
+            json!({"href": format!("{here}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?f=mlt"), "rel": "item", "type": "application/vnd.maplibre-tile", "templated": true, "title": "Tiles as MapLibre Tiles"}),
         ],
     })
 }
@@ -263,7 +264,7 @@ pub(super) async fn dataset_tile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let tile = tile_coord(&tms, &matrix, &row, &col)?;
-    super::tiles::serve_tile(&state, tile, &params, &headers, None).await
+    super::tiles::serve_tile(&state, tile, &params, &headers, None, None).await
 }
 
 /// `GET /ogc/collections/{c}/tiles/{tms}/{tileMatrix}/{tileRow}/{tileCol}`: only `c`'s layer.
@@ -275,7 +276,7 @@ pub(super) async fn collection_tile(
 ) -> Result<Response, ApiError> {
     let c = find_collection(&id)?;
     let tile = tile_coord(&tms, &matrix, &row, &col)?;
-    super::tiles::serve_tile(&state, tile, &params, &headers, Some(layer_of(c))).await
+    super::tiles::serve_tile(&state, tile, &params, &headers, Some(layer_of(c)), None).await
 }
 
 fn varint(b: &[u8], i: &mut usize) -> Option<u64> {

@@ -153,14 +153,29 @@ fn tile_coords() -> Vec<Value> {
     ]
 }
 
+/// The `f` parameter of the tile routes: MVT or MapLibre Tile.
+fn tile_format_param() -> Value {
+    query(
+        "f",
+        "Tile format: mvt (Mapbox Vector Tile, the default) or mlt (MapLibre Tile, the same \
+         features converted from the MVT). Without f, Accept: application/vnd.maplibre-tile \
+         (quality above 0 and at least that of application/vnd.mapbox-vector-tile; the first \
+         1 KiB of the header is read) asks for MLT, and Vary names Accept",
+        json!({"type": "string", "enum": ["mvt", "mlt"]}),
+    )
+}
+
 fn tile_responses() -> Value {
+    let binary = json!({"schema": {"type": "string", "format": "binary"}});
     let mut r = responses(
-        "Mapbox Vector Tile; Content-Encoding br, zstd or gzip as Accept-Encoding asks (q-values; \
-         brotli, zstd, gzip among equals; the first 1 KiB of the header is read), Vary: Accept-Encoding, \
-         a strong ETag per encoding",
+        "Mapbox Vector Tile, or MapLibre Tile when asked (f=mlt, the .mlt path or Accept); \
+         Content-Encoding br, zstd or gzip as Accept-Encoding asks (q-values; brotli, zstd, gzip \
+         among equals; the first 1 KiB of the header is read), Vary: Accept-Encoding (and Accept \
+         when Accept chose the format), a strong ETag per format and encoding",
         "application/vnd.mapbox-vector-tile",
         json!({"type": "string", "format": "binary"}),
     );
+    r["200"]["content"]["application/vnd.maplibre-tile"] = binary;
     r["204"] = json!({"description": "No feature in this tile"});
     r["304"] = json!({"description": "Not modified (If-None-Match)"});
     r
@@ -300,7 +315,10 @@ pub fn ogc_paths(paths: &mut Map<String, Value>, limits: &Limits, subdistricts: 
             get(
                 &format!("A vector tile with the {id} layer only"),
                 &op("getTile"),
-                tile_coords(),
+                tile_coords()
+                    .into_iter()
+                    .chain([tile_format_param()])
+                    .collect(),
                 tile_responses(),
             ),
         );
@@ -341,6 +359,7 @@ pub fn ogc_paths(paths: &mut Map<String, Value>, limits: &Limits, subdistricts: 
         "Encoding of filter",
         json!({"type": "string", "enum": FilterLang::NAMES}),
     ));
+    tile_params.push(tile_format_param());
     paths.insert(
         "/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}".into(),
         get(
@@ -400,16 +419,42 @@ pub fn root_paths(paths: &mut Map<String, Value>, base: &str) {
         "Encoding of filter",
         json!({"type": "string", "enum": FilterLang::NAMES}),
     ));
+    let mlt_tile = tile.clone();
+    tile.push(tile_format_param());
     add(
         "/tiles/{z}/{x}/{y}.mvt",
         get("A vector tile", "getMvt", tile, tile_responses()),
     );
+    let mut mlt_responses = responses(
+        "MapLibre Tile (the MVT's features, converted), coded as on the .mvt path; Vary: \
+         Accept-Encoding; a strong ETag per encoding (\"<hash>-mlt…\")",
+        "application/vnd.maplibre-tile",
+        json!({"type": "string", "format": "binary"}),
+    );
+    mlt_responses["204"] = json!({"description": "No feature in this tile"});
+    mlt_responses["304"] = json!({"description": "Not modified (If-None-Match)"});
+    add(
+        "/tiles/{z}/{x}/{y}.mlt",
+        get(
+            "A vector tile as MapLibre Tile (f=mvt here is a 400)",
+            "getMlt",
+            mlt_tile,
+            mlt_responses,
+        ),
+    );
     add(
         "/tiles.json",
         get(
-            "TileJSON 3.0.0",
+            "TileJSON 3.0.0. formats.mvt and formats.mlt give each format's tile URLs; \
+             formats.sample the bytes of both over a sample of the data set's tiles (z12–16, \
+             at most 25 tiles, in the request's Accept-Encoding coding) and formats.smaller \
+             the smaller format. f=mlt puts the MLT URLs in tiles and adds encoding: mlt",
             "getTileJson",
-            vec![],
+            vec![query(
+                "f",
+                "The format of the URLs in tiles: mvt (default) or mlt",
+                json!({"type": "string", "enum": ["mvt", "mlt"]}),
+            )],
             responses("TileJSON", json, object()),
         ),
     );

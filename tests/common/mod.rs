@@ -11,6 +11,7 @@ pub mod access;
 pub mod cli;
 pub mod pg;
 pub mod store;
+pub mod tiles;
 
 use std::fmt::Debug;
 use std::io::{Read, Write};

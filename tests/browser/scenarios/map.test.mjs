@@ -80,6 +80,52 @@ test('the map loads from TileJSON bounds and renders every layer', async () => {
   await page.close();
 });
 
+test('MapLibre Tiles render the same features as MVT', async () => {
+  // The page takes the format TileJSON says is smaller; ?tiles= forces one to compare.
+  const tj = await getJson('tiles.json');
+  const smaller = tj.body.formats.smaller;
+  assert.ok(smaller === 'mlt' || smaller === 'mvt', `formats.smaller: ${smaller}`);
+  const seen = {};
+  for (const format of ['mvt', 'mlt']) {
+    const page = await openMap(browser.context, { path: `/?tiles=${format}` });
+    const urls = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/tiles/')) urls.push(r.url());
+    });
+    // One move so tile requests are seen here too, then back to the start view.
+    const start = await page.evaluate(() => ({ center: window.__map.getCenter().toArray(), zoom: window.__map.getZoom() }));
+    await jumpTo(page, start.center, start.zoom + 1);
+    await jumpTo(page, start.center, start.zoom);
+    const encoding = await page.evaluate(() => window.__map.getStyle().sources.renewal.encoding ?? 'mvt');
+    assert.equal(encoding, format);
+    assert.ok(urls.length > 0 && urls.every((u) => new URL(u).pathname.endsWith(`.${format}`)), `${format}: ${urls.slice(0, 3)}`);
+    const counts = {};
+    for (const [sourceLayer, layer] of Object.entries(LAYER_FOR_SOURCE_LAYER)) {
+      const ids = await page.evaluate(
+        (sl) => window.__map.querySourceFeatures('renewal', { sourceLayer: sl }).map((f) => `${f.id}:${f.properties.name ?? ''}:${f.properties.status ?? ''}`),
+        sourceLayer,
+      );
+      counts[sourceLayer] = { n: ids.length, ids: [...new Set(ids)].sort() };
+      counts[sourceLayer].rendered = (await rendered(page, layer)).length;
+    }
+    seen[format] = counts;
+    assertNoProblems(page);
+    await page.close();
+  }
+  for (const sourceLayer of Object.keys(LAYER_FOR_SOURCE_LAYER)) {
+    const [a, b] = [seen.mvt[sourceLayer], seen.mlt[sourceLayer]];
+    assert.ok(a.n > 0, `${sourceLayer}: MVT has features`);
+    assert.equal(b.n, a.n, `${sourceLayer}: querySourceFeatures count, MLT ${b.n} vs MVT ${a.n}`);
+    assert.deepEqual(b.ids, a.ids, `${sourceLayer}: the same features (id, name, status)`);
+    assert.equal(b.rendered, a.rendered, `${sourceLayer}: rendered count`);
+  }
+  // Without ?tiles= the page follows TileJSON.
+  const page = await openMap(browser.context);
+  const used = await page.evaluate(() => window.__map.getStyle().sources.renewal.encoding ?? 'mvt');
+  assert.equal(used, smaller);
+  await page.close();
+});
+
 test('a filter changes what is rendered', async () => {
   const page = await openMap(browser.context);
   await page.click('[data-tab="filters"]');
