@@ -17,10 +17,6 @@ use renewal_map::store::pg;
 use renewal_map::store::{NewAccount, OpenMode, OpenedStore, ServeLock, StoreLocation};
 use renewal_map::{AppState, app, load};
 
-/// The allocator: mimalloc, for the allocation-heavy tile encoding (see Cargo.toml).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod cli {
     pub mod config_file;
 }

@@ -11,10 +11,6 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 
-/// The allocator: mimalloc, for the allocation-heavy tile encoding (see Cargo.toml); the same as renewal-map's, so the ceiling differs from it only in the work done.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (Some(bind), Some(size)) = (args.next(), args.next()) else {

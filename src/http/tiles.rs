@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::extract::{ApiPath, FILTER_PARAMS, Params, clip, site_filter};
 use super::tile_format::{Chosen, FORMAT_PARAM, TileFormat};
 use crate::snapshot::Snapshot;
-use crate::tiles::cache::{CacheOutcome, EncodedTile, MLT_ETAG_SUFFIX, TileCache};
+use crate::tiles::cache::{CacheOutcome, Claim, EncodedTile, MLT_ETAG_SUFFIX, TileCache};
 use crate::tiles::compress::ContentCoding;
 use crate::tiles::encode::TileRequest;
 use crate::tiles::{TileCoord, TileCoordError};
@@ -149,20 +149,24 @@ fn whole(
     }))
 }
 
-/// The tile (or with `layer` that layer of it) in `format` and `coding`, from the cache or
-/// encoded now. May encode, convert and compress: runs on the blocking pool.
+/// The tile (or with `layer` that layer of it) in `format` and `coding`, from what `claim`
+/// found: the cached tile, or the flight it joined or started. May encode, convert and compress: runs on the blocking pool.
 fn prepare(
     cache: &TileCache,
     snap: &Snapshot,
     req: TileRequest<'_>,
+    claim: Claim,
     layer: Option<&'static str>,
     format: TileFormat,
     coding: ContentCoding,
 ) -> Result<(CacheOutcome, Option<Content>), ApiError> {
-    let (encoded, outcome) = cache.get_or_encode(snap, req).map_err(|e| {
-        tracing::error!("{e}");
-        ApiError::Internal
-    })?;
+    let (encoded, outcome) = match claim {
+        Claim::Ready(tile) => (tile, CacheOutcome::Hit),
+        Claim::Flight(flight) => cache.finish(snap, req, flight).map_err(|e| {
+            tracing::error!("{e}");
+            ApiError::Internal
+        })?,
+    };
     let content = match (layer, &encoded.mvt) {
         (_, None) => None,
         (None, Some(_)) => whole(&encoded, format, coding, false)?,
@@ -245,20 +249,25 @@ pub(super) async fn serve_tile(
     let (outcome, content) = match hit {
         Some(hit) => hit,
         None => {
+            let claim = view.tiles.claim(&view.snap, req);
             let (cache, snap) = (Arc::clone(&view.tiles), Arc::clone(&view.snap));
-            tokio::task::spawn_blocking(move || {
-                let req = TileRequest {
-                    tile,
-                    filter: &filter,
-                    today,
-                };
-                prepare(&cache, &snap, req, layer, format, coding)
-            })
-            .await
-            .map_err(|e| {
-                tracing::error!("tile task failed: {e}");
-                ApiError::Internal
-            })??
+            let turns = Arc::clone(&state.tile_turns);
+            // A task of its own rather than this request's future: a claim that started an
+            // encoding is finished even if the client leaves while waiting for its turn.
+            let work = tokio::spawn(async move {
+                // The semaphore is never closed; were it, the work would just run.
+                let _turn = turns.acquire_owned().await.ok();
+                tokio::task::spawn_blocking(move || {
+                    let req = TileRequest {
+                        tile,
+                        filter: &filter,
+                        today,
+                    };
+                    prepare(&cache, &snap, req, claim, layer, format, coding)
+                })
+                .await
+            });
+            work.await.map_err(task_failed)?.map_err(task_failed)??
         }
     };
     let bytes = content.as_ref().map_or(0, |c| c.mvt_len);
@@ -274,6 +283,12 @@ pub(super) async fn serve_tile(
     resp.headers_mut()
         .insert("x-tile-cache", HeaderValue::from_static(outcome.as_str()));
     Ok(super::as_of::mark(&view, resp, None))
+}
+
+/// A tile task that panicked or was cancelled: logged here, a 500 to the client.
+fn task_failed(e: tokio::task::JoinError) -> ApiError {
+    tracing::error!("tile task failed: {e}");
+    ApiError::Internal
 }
 
 /// Builds the 200 or 304 for a non-empty tile sent in the `chosen` format and `coding`.

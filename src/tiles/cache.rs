@@ -321,55 +321,95 @@ impl TileCache {
     /// The tile `req` asks for, as of `snap`: from the cache when no change since it was
     /// encoded touches it, else from the encoding another request is making of it, else
     /// encoded now (and kept). The error is shared by every request that waited for it.
-    /// May encode: call it where blocking is allowed.
+    /// May encode: call it where blocking is allowed. [`TileCache::claim`] then
+    /// [`TileCache::finish`], for callers with nothing to do in between.
     pub fn get_or_encode(
         &self,
         snap: &Snapshot,
         req: TileRequest<'_>,
     ) -> Result<(Arc<EncodedTile>, CacheOutcome), Arc<EncodeError>> {
+        match self.claim(snap, req) {
+            Claim::Ready(tile) => Ok((tile, CacheOutcome::Hit)),
+            Claim::Flight(flight) => self.finish(snap, req, flight),
+        }
+    }
+
+    /// The first half of [`TileCache::get_or_encode`], cheap enough for the async threads:
+    /// the fresh cached tile, or a place in the encoding of it, joining the one in flight for
+    /// the same tile and snapshot or starting one. A caller may then wait (for a turn to
+    /// encode, say) before [`TileCache::finish`], and still share the encoding of every
+    /// request that claimed it meanwhile, whether the cache keeps tiles or not.
+    ///
+    /// Every [`Flight`] that starts an encoding must be finished (its mark is retired there):
+    /// hand it to work that runs to completion, not to a future that may be dropped.
+    pub fn claim(&self, snap: &Snapshot, req: TileRequest<'_>) -> Claim {
         let key: Key = (req.tile, canonical(req.filter).into_owned(), req.today);
         if let Some(store) = &self.store
             && let Some(tile) = self.fresh(store, snap, &key)
         {
-            return Ok((tile, CacheOutcome::Hit));
+            return Claim::Ready(tile);
         }
-        let flight = (key, snap.generation);
-        let (encoding, leader) = {
-            let mut flights = self.flights();
-            match flights.get(&flight) {
-                Some(encoding) => (Arc::clone(encoding), false),
-                None => {
-                    // The leader of a just-finished encoding stored the tile before retiring
-                    // its mark (under this lock): look again, or this would encode it twice.
-                    if let Some(store) = &self.store
-                        && let Some(tile) = self.fresh(store, snap, &flight.0)
-                    {
-                        return Ok((tile, CacheOutcome::Hit));
-                    }
-                    let encoding = Encoding::default();
-                    flights.insert(flight.clone(), Arc::clone(&encoding));
-                    (encoding, true)
-                }
-            }
-        };
+        let mark = (key, snap.generation);
+        let mut flights = self.flights();
+        if let Some(encoding) = flights.get(&mark) {
+            return Claim::Flight(Flight {
+                encoding: Arc::clone(encoding),
+                mark,
+                starter: false,
+            });
+        }
+        // The starter of a just-finished encoding stored the tile before retiring its mark
+        // (under this lock): look again, or this would encode it twice.
+        if let Some(store) = &self.store
+            && let Some(tile) = self.fresh(store, snap, &mark.0)
+        {
+            return Claim::Ready(tile);
+        }
+        let encoding = Encoding::default();
+        flights.insert(mark.clone(), Arc::clone(&encoding));
+        Claim::Flight(Flight {
+            encoding,
+            mark,
+            starter: true,
+        })
+    }
+
+    /// The second half of [`TileCache::get_or_encode`]: the flight's tile, encoded now by
+    /// the first of its claimants to get here, the others waiting for that one encoding
+    /// ([`CacheOutcome::Shared`]). The request that started the flight stores the tile and
+    /// retires the mark. May encode: call it where blocking is allowed.
+    pub fn finish(
+        &self,
+        snap: &Snapshot,
+        req: TileRequest<'_>,
+        flight: Flight,
+    ) -> Result<(Arc<EncodedTile>, CacheOutcome), Arc<EncodeError>> {
+        let mut encoded_here = false;
         // OnceLock runs one initialiser; the others block until it is done.
-        let result = encoding
+        let result = flight
+            .encoding
             .get_or_init(|| {
+                encoded_here = true;
                 encode_tile(snap, req)
                     .map(|mvt| Arc::new(EncodedTile::new(mvt)))
                     .map_err(Arc::new)
             })
             .clone();
-        if !leader {
-            return result.map(|tile| (tile, CacheOutcome::Shared));
+        let outcome = if encoded_here {
+            CacheOutcome::Miss
+        } else {
+            CacheOutcome::Shared
+        };
+        if !flight.starter {
+            return result.map(|tile| (tile, outcome));
         }
         if let (Some(store), Ok(tile)) = (&self.store, &result) {
             let newer_there = store
-                .peek(&flight.0)
+                .peek(&flight.mark.0)
                 .is_some_and(|old| old.generation > snap.generation);
             if !newer_there {
                 store.insert(
-                    flight.0.clone(),
+                    flight.mark.0.clone(),
                     Entry {
                         generation: snap.generation,
                         tile: Arc::clone(tile),
@@ -377,9 +417,28 @@ impl TileCache {
                 );
             }
         }
-        self.flights().remove(&flight);
-        result.map(|tile| (tile, CacheOutcome::Miss))
+        self.flights().remove(&flight.mark);
+        result.map(|tile| (tile, outcome))
     }
+}
+
+/// What [`TileCache::claim`] found.
+#[derive(Debug)]
+pub enum Claim {
+    /// The cached tile, still exact.
+    Ready(Arc<EncodedTile>),
+    /// A place in the encoding of the tile: give it to [`TileCache::finish`].
+    Flight(Flight),
+}
+
+/// A claimed place in the one encoding of a tile of one snapshot (see [`TileCache::claim`]).
+#[derive(Debug)]
+pub struct Flight {
+    encoding: Encoding,
+    /// The in-flight mark: the cache key and the snapshot generation.
+    mark: (Key, u64),
+    /// Whether this claim started the flight (it stores the tile and retires the mark).
+    starter: bool,
 }
 
 /// The filter as a cache key: the same sets of statuses and kinds in any order (or repeated)
