@@ -15,7 +15,7 @@ use super::ExportError;
 use crate::mercator::{MercRect, project};
 use crate::model::{Date, SiteFilter};
 use crate::snapshot::Snapshot;
-use crate::tiles::encode::{LAYERS, SITE_FIELDS, TileRequest, encode_tile};
+use crate::tiles::encode::{LAYERS, TileRequest, encode_tile, layer_fields};
 use crate::tiles::{BUFFER, EXTENT, MAX_ZOOM, TileCoord};
 
 /// Attribution used when the data set's manifest names none.
@@ -127,22 +127,10 @@ pub fn for_each_tile(
 pub fn metadata(snap: &Snapshot, opts: &TileExport) -> Value {
     let plan = &snap.fixed.plan;
     let [w, s, e, n] = snap.fixed.lnglat_bounds;
-    let site_fields: serde_json::Map<String, Value> = SITE_FIELDS
-        .iter()
-        .map(|(k, t)| ((*k).to_owned(), json!(t)))
-        .collect();
     let layers: Vec<Value> = LAYERS
         .iter()
         .map(|(id, description)| {
-            let fields = match *id {
-                "district" | "subdistricts" | "landmarks" => {
-                    json!({"name": "String", "basis": "String"})
-                }
-                "streets" | "green" | "water" | "railways" | "buildings" => {
-                    json!({"name": "String", "class": "String", "osm_id": "String", "basis": "String"})
-                }
-                _ => Value::Object(site_fields.clone()),
-            };
+            let fields = layer_fields(id);
             json!({"id": id, "description": description, "minzoom": opts.min_zoom,
                    "maxzoom": opts.max_zoom, "fields": fields})
         })

@@ -14,7 +14,7 @@ use super::extract::Params;
 use super::proxy::PublicBase;
 use super::tile_format::{FORMAT_PARAM, TileFormat};
 use crate::tiles::MAX_ZOOM;
-use crate::tiles::encode::{LAYERS, SITE_FIELDS};
+use crate::tiles::encode::{LAYERS, layer_fields};
 
 pub(super) async fn tilejson(
     State(state): State<AppState>,
@@ -58,36 +58,10 @@ pub(super) async fn tilejson(
         })),
         "smaller": if sizes.is_some_and(|z| z.mlt_smaller()) { "mlt" } else { "mvt" },
     });
-    let site_fields: serde_json::Map<String, Value> = SITE_FIELDS
-        .iter()
-        .map(|(k, t)| ((*k).to_owned(), json!(t)))
-        .collect();
     let layers: Vec<Value> = LAYERS
         .iter()
         .map(|(id, description)| {
-            let fields: Value = match *id {
-                "district" | "subdistricts" => json!({"name": "String", "name_en": "String", "code": "String", "basis": "String"}),
-                "streets" | "green" | "water" | "railways" | "buildings" => json!({"name": "String", "name_en": "String", "class": "String", "osm_id": "String", "basis": "String"}),
-                "landmarks" => json!({"name": "String", "name_en": "String", "kind": "String", "basis": "String"}),
-                other => {
-                    let mut f = site_fields.clone();
-                    match other {
-                        "parks" => {
-                            f.insert("area_m2".into(), json!("Number"));
-                            f.insert("open".into(), json!("Boolean"));
-                        }
-                        "compounds" => {
-                            f.insert("households".into(), json!("Number"));
-                            f.insert("built_year".into(), json!("Number"));
-                        }
-                        "roads" => {
-                            f.insert("length_m".into(), json!("Number"));
-                        }
-                        _ => {}
-                    }
-                    Value::Object(f)
-                }
-            };
+            let fields = layer_fields(id);
             // What the layer's geometry and fields are worth, from the data set's manifest.
             let data_layer = match *id {
                 "district" | "subdistricts" | "streets" | "landmarks" | "green" | "water"

@@ -78,6 +78,40 @@ pub const SITE_FIELDS: &[(&str, &str)] = &[
     ("planned_finish", "String"),
 ];
 
+/// The attribute fields of layer `id` and their TileJSON types (`String`, `Number`,
+/// `Boolean`), as `vector_layers[].fields` of the live TileJSON and of the exported archives
+/// name them.
+pub fn layer_fields(id: &str) -> serde_json::Value {
+    use serde_json::json;
+    match id {
+        "district" | "subdistricts" => {
+            json!({"name": "String", "name_en": "String", "code": "String", "basis": "String"})
+        }
+        "streets" | "green" | "water" | "railways" | "buildings" => {
+            json!({"name": "String", "name_en": "String", "class": "String", "osm_id": "String", "basis": "String"})
+        }
+        "landmarks" => {
+            json!({"name": "String", "name_en": "String", "kind": "String", "basis": "String"})
+        }
+        site_layer => {
+            let mut f: serde_json::Map<String, serde_json::Value> = SITE_FIELDS
+                .iter()
+                .map(|(k, t)| ((*k).to_owned(), json!(t)))
+                .collect();
+            let extra: &[(&str, &str)] = match site_layer {
+                "parks" => &[("area_m2", "Number"), ("open", "Boolean")],
+                "compounds" => &[("households", "Number"), ("built_year", "Number")],
+                "roads" => &[("length_m", "Number")],
+                _ => &[],
+            };
+            for (k, t) in extra {
+                f.insert((*k).to_owned(), json!(t));
+            }
+            serde_json::Value::Object(f)
+        }
+    }
+}
+
 /// Features whose tile-space bounding box is smaller than this on both sides (half a pixel
 /// of a 256 px tile) are left out of area and line layers; `site_points` still shows them.
 const MIN_FEATURE_UNITS: f64 = (EXTENT / 512) as f64;
