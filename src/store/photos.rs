@@ -316,16 +316,27 @@ pub(super) fn attach(
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        return Err(match found {
-            Some((s, Some(other))) if s == site => StoreError::PhotoAttached {
-                id: id.clone(),
-                seq: other,
-            },
-            _ => StoreError::UnknownPhoto {
-                id: id.clone(),
-                site: site.to_owned(),
-            },
-        });
+        return Err(not_attachable(id, site, found));
     }
     Ok(())
+}
+
+/// Why photo `id` could not be attached to a change of `site`, from what the store holds of
+/// it (`found`: its site and change, when it exists): already attached to change `seq` of
+/// this site, or not a photo of this site at all. Shared by both backends.
+pub(super) fn not_attachable(
+    id: &str,
+    site: &str,
+    found: Option<(String, Option<i64>)>,
+) -> StoreError {
+    match found {
+        Some((s, Some(seq))) if s == site => StoreError::PhotoAttached {
+            id: id.to_owned(),
+            seq,
+        },
+        _ => StoreError::UnknownPhoto {
+            id: id.to_owned(),
+            site: site.to_owned(),
+        },
+    }
 }

@@ -202,16 +202,7 @@ pub(super) fn attach(
             .query_opt("SELECT site_id, change_seq FROM photo WHERE id = $1", &[id])
             .map_err(pg_error)?
             .map(|r| (r.get::<_, String>(0), r.get::<_, Option<i64>>(1)));
-        return Err(match found {
-            Some((s, Some(other))) if s == site => StoreError::PhotoAttached {
-                id: id.clone(),
-                seq: other,
-            },
-            _ => StoreError::UnknownPhoto {
-                id: id.clone(),
-                site: site.to_owned(),
-            },
-        });
+        return Err(crate::store::photos::not_attachable(id, site, found));
     }
     Ok(())
 }
