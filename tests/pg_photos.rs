@@ -15,41 +15,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::Method;
 use common::pg::{cluster, connect, fresh_database};
-use common::store::{Fixture, router_of};
+use common::store::{Fixture, router_of, token};
 use common::{get, send};
 use photos_support::{self as img, upload};
-use renewal_map::AppState;
-use renewal_map::config::Config;
-use renewal_map::model::{Role, SiteId};
+use renewal_map::model::Role;
 use renewal_map::photos::{MAX_PHOTOS_PER_SITE, photo_id};
-use renewal_map::snapshot::Snapshot;
+use renewal_map::store::SiteStore;
 use renewal_map::store::pg::PgStore;
-use renewal_map::store::{NewAccount, SiteStore};
 use serde_json::Value;
-
-fn planner(store: &dyn SiteStore) -> String {
-    store
-        .add_account(&NewAccount {
-            name: "摄影".into(),
-            role: Role::Planner,
-            team: None,
-            subdistricts: Vec::new(),
-            sites: Vec::<SiteId>::new(),
-        })
-        .expect("account")
-        .1
-}
-
-fn state_over(fx: &Fixture, store: Arc<dyn SiteStore>) -> AppState {
-    let mut dataset = renewal_map::load::load_dataset(fx.path()).expect("fixture loads");
-    dataset.sites = store.sites().expect("stored sites");
-    let config = Config {
-        data_dir: fx.path().to_owned(),
-        today: Some("2026-06-01".parse().expect("date")),
-        ..Config::default()
-    };
-    AppState::with_site_store(Snapshot::build(dataset), store, config)
-}
 
 fn run<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_multi_thread()
@@ -218,8 +191,8 @@ async fn suite(app: &Router, token: &str) -> Seen {
 fn both_stores_keep_photos_alike() {
     let sqlite_fx = Fixture::new();
     let (state, sqlite) = sqlite_fx.open();
-    let token = planner(&sqlite);
-    let on_sqlite = run(suite(&router_of(&state), &token));
+    let planner = token(&sqlite, "摄影", Role::Planner, &[], &[]);
+    let on_sqlite = run(suite(&router_of(&state), &planner));
     assert_eq!(
         on_sqlite.statuses,
         [
@@ -248,9 +221,9 @@ fn both_stores_keep_photos_alike() {
     let url = fresh_database(&cluster);
     let dataset = renewal_map::load::load_dataset(fx.path()).expect("fixture loads");
     let pg: Arc<dyn SiteStore> = Arc::new(PgStore::open(&url, &dataset.sites).expect("pg opens"));
-    let token = planner(pg.as_ref());
-    let state = state_over(&fx, Arc::clone(&pg));
-    let on_pg = run(suite(&router_of(&state), &token));
+    let planner = token(pg.as_ref(), "摄影", Role::Planner, &[], &[]);
+    let state = fx.state_over(Arc::clone(&pg));
+    let on_pg = run(suite(&router_of(&state), &planner));
     assert_eq!(on_sqlite, on_pg, "the two stores answered differently");
 
     // The rows are in the shared database, with the EXIF place as a PostGIS point.
@@ -289,18 +262,18 @@ fn store_copy_carries_photos_and_their_attachments() {
     };
     let fx = Fixture::new();
     let (state, sqlite) = fx.open();
-    let token = planner(&sqlite);
+    let planner = token(&sqlite, "摄影", Role::Planner, &[], &[]);
     let app = router_of(&state);
     let original = img::jpeg_with_exif(40, 20, "2026:05:20 14:30:05", None);
     let id = photo_id(&original);
     run(async {
-        upload(&app, "park-001", Some(&token), "image/jpeg", original)
+        upload(&app, "park-001", Some(&planner), "image/jpeg", original)
             .await
             .expect(201);
         upload(
             &app,
             "park-002",
-            Some(&token),
+            Some(&planner),
             "image/png",
             img::png(8, 8, 7),
         )
@@ -308,7 +281,7 @@ fn store_copy_carries_photos_and_their_attachments() {
         .expect(201);
         update(
             &app,
-            &token,
+            &planner,
             "park-001",
             1,
             &format!(r#"{{"note": "photo", "photos": ["{id}"], "position": {{"lon": 123.4, "lat": 41.8}}}}"#),

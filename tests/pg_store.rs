@@ -15,43 +15,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::Method;
 use common::pg::{cluster, connect, fresh_database};
-use common::store::{Fixture, patch, router_of, write_feature};
+use common::store::{Fixture, patch, router_of, token, write_feature};
 use common::{get, polygon_square};
-use renewal_map::AppState;
-use renewal_map::config::Config;
-use renewal_map::model::{Role, SiteId};
-use renewal_map::snapshot::Snapshot;
+use renewal_map::model::Role;
+use renewal_map::store::SiteStore;
 use renewal_map::store::pg::PgStore;
-use renewal_map::store::{NewAccount, SiteStore};
 use serde_json::{Value, json};
 
 const PARKS: &str = "/ogc/collections/parks/items";
-
-fn account(store: &dyn SiteStore, name: &str, role: Role) -> String {
-    store
-        .add_account(&NewAccount {
-            name: name.into(),
-            role,
-            team: None,
-            subdistricts: Vec::new(),
-            sites: Vec::<SiteId>::new(),
-        })
-        .expect("account")
-        .1
-}
-
-/// The app over a store, as `serve` builds it; built outside any runtime (the PostgreSQL
-/// client blocks).
-fn state_over(fx: &Fixture, store: Arc<dyn SiteStore>) -> AppState {
-    let mut dataset = renewal_map::load::load_dataset(fx.path()).expect("fixture loads");
-    dataset.sites = store.sites().expect("stored sites");
-    let config = Config {
-        data_dir: fx.path().to_owned(),
-        today: Some("2026-06-01".parse().expect("date")),
-        ..Config::default()
-    };
-    AppState::with_site_store(Snapshot::build(dataset), store, config)
-}
 
 /// What the suite saw, to compare the two stores' answers.
 #[derive(Debug, PartialEq)]
@@ -219,7 +190,7 @@ fn run<T>(f: impl std::future::Future<Output = T>) -> T {
 fn both_stores_answer_the_write_read_suite_alike() {
     let sqlite_fx = Fixture::new();
     let (state, sqlite) = sqlite_fx.open();
-    let planner = account(&sqlite, "规划师", Role::Planner);
+    let planner = token(&sqlite, "规划师", Role::Planner, &[], &[]);
     let app = router_of(&state);
     let on_sqlite = run(suite(&app, &planner, || {
         sqlite.revoke("规划师").expect("revoke");
@@ -233,8 +204,8 @@ fn both_stores_answer_the_write_read_suite_alike() {
     let url = fresh_database(&cluster);
     let dataset = renewal_map::load::load_dataset(fx.path()).expect("fixture loads");
     let pg: Arc<dyn SiteStore> = Arc::new(PgStore::open(&url, &dataset.sites).expect("pg opens"));
-    let planner = account(pg.as_ref(), "规划师", Role::Planner);
-    let state = state_over(&fx, Arc::clone(&pg));
+    let planner = token(pg.as_ref(), "规划师", Role::Planner, &[], &[]);
+    let state = fx.state_over(Arc::clone(&pg));
     let app = router_of(&state);
     let on_pg = run(suite(&app, &planner, {
         let pg = Arc::clone(&pg);
@@ -267,7 +238,7 @@ fn postgres_records_migrations_and_keeps_postgis_geometry_and_readable_views() {
         again.migrations().expect("migrations"),
         (1..=renewal_map::store::pg::schema::LATEST).collect::<Vec<_>>()
     );
-    account(&store, "规划师", Role::Planner);
+    token(&store, "规划师", Role::Planner, &[], &[]);
     let mut db = connect(&url);
     let sites: i64 = db
         .query_one("SELECT count(*) FROM sites", &[])
@@ -324,7 +295,7 @@ fn store_copy_moves_a_sqlite_store_into_postgres_with_verified_counts() {
     };
     let fx = Fixture::new();
     let (state, sqlite) = fx.open();
-    let planner = account(&sqlite, "规划师", Role::Planner);
+    let planner = token(&sqlite, "规划师", Role::Planner, &[], &[]);
     let app = router_of(&state);
     run(async {
         for (n, v) in (1..=3).enumerate() {

@@ -4,13 +4,14 @@
 //! [`super::http`] to the real binary.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::http::Method;
 use renewal_map::config::Config;
 use renewal_map::model::{Role, SiteId};
 use renewal_map::snapshot::Snapshot;
-use renewal_map::store::{NewAccount, OpenMode, Store};
+use renewal_map::store::{NewAccount, OpenMode, SiteStore, Store};
 use renewal_map::{AppState, app, load};
 use serde_json::{Value, json};
 
@@ -154,27 +155,33 @@ impl Fixture {
 
     /// Loads the data set, opens (creating) the store, serves the store's sites: what `serve` does.
     pub fn open(&self) -> (AppState, Store) {
-        let mut dataset = load::load_dataset(self.path()).expect("fixture loads");
+        let dataset = load::load_dataset(self.path()).expect("fixture loads");
         let store = Store::open(
             &renewal_map::store::default_path(self.path()),
             &dataset.sites,
             OpenMode::CreateIfMissing,
         )
         .expect("store opens");
+        (self.state_over(Arc::new(store.clone())), store)
+    }
+
+    /// The app over `store` (SQLite or PostgreSQL), serving the store's sites, as `serve`
+    /// builds it; build it outside any runtime (the PostgreSQL client blocks).
+    pub fn state_over(&self, store: Arc<dyn SiteStore>) -> AppState {
+        let mut dataset = load::load_dataset(self.path()).expect("fixture loads");
         dataset.sites = store.sites().expect("stored sites");
         let config = Config {
             data_dir: self.path().to_owned(),
             today: Some("2026-06-01".parse().expect("date")),
             ..Config::default()
         };
-        let state = AppState::with_store(Snapshot::build(dataset), store.clone(), config);
-        (state, store)
+        AppState::with_site_store(Snapshot::build(dataset), store, config)
     }
 }
 
 /// Creates an account and returns its token.
 pub fn token(
-    store: &Store,
+    store: &dyn SiteStore,
     name: &str,
     role: Role,
     subdistricts: &[&str],
